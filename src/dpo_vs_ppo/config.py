@@ -1,0 +1,204 @@
+"""Strict, typed configuration: YAML files -> frozen dataclasses, or one clear error.
+
+Two kinds of file feed a stage:
+
+* ``params.yaml`` -> :class:`StudyParams` (profile, seeds, shared constants);
+* ``experiments/<id>.yaml`` -> :class:`Experiment`: one file per paper result. A file may name a
+  ``base`` (another experiment in the same folder) and list only what differs; its ``settings`` may
+  carry per-profile overlays under ``profiles:`` (the ``tiny`` values are the file's own).
+
+Every key must be known and present, every value of the declared type and possible. Anything else
+raises :class:`ConfigError`, which stage entry points turn into one line on stderr and exit code 2,
+before any computation (see ``stages/_cli.py``). Field docstrings (the string literal under each
+field) say what a value is and where it comes from; ``tests/test_config.py`` enforces that each
+field has one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+PROFILES = ("smoke", "tiny", "paper")
+Profile = Literal["smoke", "tiny", "paper"]
+
+
+class ConfigError(Exception):
+    """A bad configuration value; ``str()`` is the one line shown to the user."""
+
+    def __init__(self, file: str | Path, key: str, message: str):
+        self.file, self.key, self.message = str(file), key, message
+        super().__init__(f"{self.file}: {key}: {message}" if key else f"{self.file}: {message}")
+
+
+# ----------------------------------------------------------------------------- reading YAML
+
+
+def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
+    """Parse a YAML file whose top level must be a mapping."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(path, "", "file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "?"
+        raise ConfigError(path, "", f"not valid YAML ({where}): {getattr(err, 'problem', err)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(path, "", "top level must be a mapping of keys to values")
+    return data
+
+
+def merge(base: dict, overlay: dict, sources: dict[str, str], overlay_file: str, prefix: str = "") -> dict:
+    """Deep-merge ``overlay`` into a copy of ``base``; mappings merge, everything else replaces.
+
+    ``sources`` maps each dotted key to the file its value came from, so an error can name the
+    file that set the bad value. An overlay key the base lacks is an error: overlays only change.
+    """
+    out = dict(base)
+    for key, value in overlay.items():
+        dotted = f"{prefix}{key}"
+        if key not in base:
+            raise ConfigError(overlay_file, dotted, f"unknown key (not in the base; known: {_known(base)})")
+        if isinstance(value, dict) and isinstance(base[key], dict):
+            out[key] = merge(base[key], value, sources, overlay_file, dotted + ".")
+        else:
+            out[key] = value
+            _mark(sources, dotted, value, overlay_file)
+    return out
+
+
+def _mark(sources: dict[str, str], dotted: str, value: Any, file: str) -> None:
+    sources[dotted] = file
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _mark(sources, f"{dotted}.{key}", inner, file)
+
+
+def _known(mapping: dict) -> str:
+    return ", ".join(sorted(map(str, mapping))) or "none"
+
+
+# ----------------------------------------------------------------------------- typed building
+
+
+def build(cls: type, data: Any, file: str, prefix: str = "", sources: dict[str, str] | None = None):
+    """Build frozen dataclass ``cls`` from a mapping, strictly (no defaults, no extras)."""
+    sources = sources or {}
+    if not isinstance(data, dict):
+        raise ConfigError(file, prefix.rstrip(".") or "(top level)", f"expected a mapping, got {_show(data)}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in hints:
+            dotted = f"{prefix}{key}"
+            raise ConfigError(sources.get(dotted, file), dotted, f"unknown key (expected one of: {', '.join(names)})")
+    values = {}
+    for field in dataclasses.fields(cls):
+        name, dotted = field.name, f"{prefix}{field.name}"
+        if name not in data:
+            # Only report-side fields carry defaults (e.g. a claim's tolerance); every setting that
+            # shapes a computation has none, so leaving it out of the YAML is an error.
+            if field.default is not dataclasses.MISSING:
+                continue
+            raise ConfigError(file, dotted, "missing key")
+        values[name] = _coerce(hints[name], data[name], sources.get(dotted, file), dotted, sources)
+    obj = cls(**values)
+    for field_name, message in getattr(obj, "problems", lambda: [])():
+        dotted = f"{prefix}{field_name}"
+        raise ConfigError(_source_of(sources, dotted, file), dotted, message)
+    return obj
+
+
+def _source_of(sources: dict[str, str], dotted: str, default: str) -> str:
+    while dotted:
+        if dotted in sources:
+            return sources[dotted]
+        dotted = dotted.rpartition(".")[0]
+    return default
+
+
+def _coerce(tp: Any, value: Any, file: str, key: str, sources: dict[str, str]):
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        return build(tp, value, file, key + ".", sources)
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(file, key, f"must be one of {', '.join(map(repr, args))}, got {_show(value)}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(inner[0], value, file, key, sources)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(file, key, f"expected a list, got {_show(value)}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], v, file, f"{key}[{i}]", sources) for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ConfigError(file, key, f"expected a list of {len(args)} items, got {len(value)}")
+        return tuple(_coerce(a, v, file, f"{key}[{i}]", sources) for i, (a, v) in enumerate(zip(args, value)))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(file, key, f"expected a mapping, got {_show(value)}")
+        return {str(k): _coerce(args[1], v, file, f"{key}.{k}", sources) for k, v in value.items()}
+    return _scalar(tp, value, file, key)
+
+
+def _scalar(tp: Any, value: Any, file: str, key: str):
+    # bool is a subclass of int in Python; a config that says `steps: true` is a mistake, not 1.
+    if tp is bool and isinstance(value, bool):
+        return value
+    if tp is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp is str and isinstance(value, str):
+        return value
+    if tp is Any:
+        return value
+    expected = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(tp, str(tp))
+    raise ConfigError(file, key, f"expected {expected}, got {_show(value)}")
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return f"{text if len(text) <= 40 else text[:37] + '...'} ({type(value).__name__})"
+
+
+# ----------------------------------------------------------------------------- params.yaml
+
+
+@dataclass(frozen=True)
+class StudyParams:
+    """``params.yaml``: what every stage of the study shares."""
+
+    profile: Profile
+    """Scale of the whole study: smoke (CI wiring), tiny (default, CPU, synthetic tasks), paper (GPU cluster)."""
+    seeds: tuple[int, ...]
+    """Seeds every stochastic experiment runs over; the report's intervals are across them (>= 3 for headline results)."""
+    confidence_level: float
+    """Two-sided level of the report's Student-t intervals over seeds (0.95 = the '95 % CI' of the design)."""
+
+    def problems(self):
+        if not self.seeds:
+            yield "seeds", "needs at least one seed"
+        if len(set(self.seeds)) != len(self.seeds):
+            yield "seeds", f"seeds must be distinct, got {list(self.seeds)}"
+        if any(s < 0 for s in self.seeds):
+            yield "seeds", "seeds must be >= 0"
+        if not 0.5 <= self.confidence_level < 1:
+            yield "confidence_level", f"must be in [0.5, 1), got {self.confidence_level}"
+
+
+def load_params(path: str | Path) -> StudyParams:
+    """Read and check ``params.yaml``."""
+    return build(StudyParams, read_yaml_mapping(path), str(path))

@@ -1,0 +1,93 @@
+"""Writing results: atomic JSON/CSV files and the provenance every run records."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import sys
+import tempfile
+from dataclasses import asdict, is_dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
+
+#: Packages whose versions every run records (read from metadata: importing trl costs seconds).
+RECORDED_PACKAGES = ("dpo-vs-ppo", "numpy", "torch", "trl", "transformers", "datasets", "accelerate",
+                     "dvc", "seaborn", "matplotlib", "scipy")
+
+
+def _atomic_write(path: str | Path, write) -> None:
+    """Write via a temporary file in the same folder and rename it into place, so a killed stage
+    never leaves a half-written output that DVC would then hash as valid."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Atomically write ``obj`` as indented JSON (dataclasses become dicts)."""
+    _atomic_write(path, lambda h: (json.dump(to_plain(obj), h, indent=2, ensure_ascii=False), h.write("\n")))
+
+
+def write_csv(path: str | Path, header: list[str], rows: Iterable[Iterable[Any]]) -> None:
+    """Atomically write a CSV with a header row."""
+    def write(handle):
+        out = csv.writer(handle, lineterminator="\n")
+        out.writerow(header)
+        out.writerows(rows)
+    _atomic_write(path, write)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Atomically write a text file."""
+    _atomic_write(path, lambda h: h.write(text))
+
+
+def read_json(path: str | Path) -> Any:
+    """Read a JSON file."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def to_plain(obj: Any) -> Any:
+    """Dataclasses and tuples to JSON-ready dicts and lists."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return to_plain(asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    return obj
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that shape results."""
+    versions = {"python": platform.python_version()}
+    for name in RECORDED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def provenance(params, experiment, wall_time_s: float) -> dict:
+    """What a reader needs to trust or rerun a result: resolved config, seeds, versions, time."""
+    return {
+        "experiment": experiment.id,
+        "files": list(experiment.files),
+        "profile": params.profile,
+        "seeds": list(params.seeds),
+        "resolved_settings": to_plain(experiment.settings),
+        "versions": package_versions(),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "wall_time_s": round(wall_time_s, 3),
+    }

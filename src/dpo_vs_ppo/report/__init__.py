@@ -1,0 +1,1 @@
+"""Rendering ``reports/`` from results files and table specs only (never from a dashboard)."""

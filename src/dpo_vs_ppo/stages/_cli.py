@@ -1,0 +1,33 @@
+"""What every stage entry point shares: argument parsing and the config-error contract."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from ..config import ConfigError, StudyParams, load_params
+from ..experiment import Experiment, load_experiment
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """An argparse parser with the --params option every stage takes."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--params", required=True, metavar="YAML", help="study parameters (profile, seeds): params.yaml")
+    return p
+
+
+def load(params_path: str, experiment_path: str, stage: str) -> tuple[StudyParams, Experiment]:
+    """Read params.yaml and one experiment file for ``stage``, with the active profile applied."""
+    params = load_params(params_path)
+    return params, load_experiment(experiment_path, params.profile, stage)
+
+
+def main_with_config_errors(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:
+    """Run ``main``; a bad configuration becomes one line on stderr and exit code 2 (argparse's code
+    for bad usage), before any computation starts."""
+    try:
+        main(argv)
+    except ConfigError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,33 @@
+"""Shared test set-up: offline, quiet, and paths to the repository's own files."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+# Never reach a hub, never send telemetry (DEVELOPERS.md): set before anything imports HF code.
+os.environ.update({
+    "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1", "TRL_EXPERIMENTAL_SILENCE": "1",
+    "DVC_NO_ANALYTICS": "1",
+})
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent  # the venv running the tests: its dvc and python run the stages
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def write_yaml(tmp_path):
+    """Write a YAML text to tmp_path/<name> and return the path."""
+    def write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+    return write

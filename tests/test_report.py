@@ -1,0 +1,123 @@
+"""Verdict rules, intervals, and rendering reports/ from fixture metrics files."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from dpo_vs_ppo.experiment import ClaimSpec
+from dpo_vs_ppo.report.verdicts import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, judge, t_interval
+from dpo_vs_ppo.stages import report as report_stage
+from dpo_vs_ppo.stages._cli import main_with_config_errors
+
+
+def test_t_interval_matches_the_t_table():
+    # t_{0.975, 2} = 4.303 (any t table); values 1, 2, 3: mean 2, sd 1.
+    ci = t_interval([1.0, 2.0, 3.0], 0.95)
+    assert ci.mean == 2.0 and ci.high - 2.0 == pytest.approx(4.3027 / math.sqrt(3), rel=1e-4)
+    assert t_interval([5.0], 0.95).low == -math.inf
+
+
+def test_t_interval_covers_at_its_level(rng=np.random.default_rng(0)):
+    samples = rng.normal(size=(4000, 3))
+    hits = sum(ci.low <= 0 <= ci.high for ci in (t_interval(list(s), 0.9) for s in samples))
+    assert 0.88 < hits / 4000 < 0.92
+
+
+@pytest.mark.parametrize("values, rule, expected", [
+    ([0.3, 0.4, 0.5], "ci_above", REPRODUCED),
+    ([-0.3, -0.4, -0.5], "ci_above", NOT_REPRODUCED),
+    ([-0.3, 0.4, 0.1], "ci_above", INCONCLUSIVE),
+    ([-0.3, -0.4, -0.5], "ci_below", REPRODUCED),
+    ([0.3, 0.4, 0.5], "ci_below", NOT_REPRODUCED),
+    ([0.3], "ci_above", INCONCLUSIVE),  # one seed gives no interval
+])
+def test_interval_rules(values, rule, expected):
+    claim = ClaimSpec(id="c", text="t", metric="m", rule=rule, target=0.0)
+    assert judge(claim, {"m": {"per_seed": values}}, 0.95).verdict == expected
+
+
+def test_equals_rule_and_booleans():
+    claim = ClaimSpec(id="c", text="t", metric="a.b", rule="equals", target=0.0, tolerance=1e-12)
+    assert judge(claim, {"a": {"b": 1e-13}}, 0.95).verdict == REPRODUCED
+    assert judge(claim, {"a": {"b": 1e-3}}, 0.95).verdict == NOT_REPRODUCED
+    assert judge(claim, {"a": {"b": False}}, 0.95).verdict == REPRODUCED
+
+
+def fixture_results(tmp_path, table1_overrides=None):
+    """Hand-written metrics in the shape the stages write (values chosen by hand, not computed)."""
+    per_seed = lambda *v: {"mean": float(np.mean(v)), "std": 0.0, "per_seed": list(v)}
+    versions = {"python": "3.11", "trl": "1.12.0"}
+    t1 = tmp_path / "results/table1"
+    t1.mkdir(parents=True)
+    theorem = {k: 1.0 for k in ("fraction_included", "fraction_strict", "fraction_direct_matches")}
+    theorem.update(instances=3, max_abs_gap_ppo_optimum=0.0, max_abs_gap_direct_dpo=0.0, max_abs_gap_ood_minimiser=0.0,
+                   ood_minimiser_mass_outside_support=0.9, ppo_mass_outside_support_max=0.0)
+    table1 = {"dpo_loss": {"pi_ref": 0.6931, "pi_dpo": 0.0, "pi_ppo": 0.0, "infimum": 0.0},
+              "dpo_loss_gap": {"pi_ref": 0.6931, "pi_dpo": 0.0, "pi_ppo": 0.0},
+              "mass_outside_ref_support": {"pi_ref": 0.0, "pi_dpo": 0.9, "pi_ppo": 0.0},
+              "reachable_by_ppo": {"pi_ref": True, "pi_dpo": False, "pi_ppo": True},
+              "minimiser_grid": {"reachable_by_ppo": 1}, "theorem_4_1": theorem, **(table1_overrides or {})}
+    (t1 / "metrics.json").write_text(json.dumps(table1))
+    (t1 / "run.json").write_text(json.dumps({"versions": versions}))
+    f1 = tmp_path / "results/figure1"
+    f1.mkdir(parents=True)
+    keys = ["ood_mass_pi_ref", "ood_mass_pi_dpo", "ood_mass_pi_ppo", "largest_dpo_ood_cell_ref", "largest_dpo_ood_cell_dpo",
+            "ood_cells_dpo_above_ref", "ood_cells_ppo_above_ref", "argmax_optimal_pi_ppo", "argmax_optimal_pi_dpo",
+            "ppo_tv_to_kl_optimum"]
+    figure1 = {k: per_seed(0.5, 0.5, 0.5) for k in keys}
+    figure1.update(ood_mass_gain_dpo=per_seed(0.2, 0.25, 0.3), ood_mass_dpo_minus_ppo=per_seed(-0.2, -0.25, -0.3),
+                   argmax_optimal_pi_ppo=per_seed(0.5, 1.0, 0.9), reward_ood_minus_losers=per_seed(1.0, 2.0, 1.5))
+    (f1 / "metrics.json").write_text(json.dumps(figure1))
+    (f1 / "run.json").write_text(json.dumps({"versions": versions}))
+    eye = np.eye(8).tolist()
+    panels = {"coverage": eye, "pi_ref": (np.ones((8, 8)) / 8).tolist(), "pi_ppo": eye, "pi_dpo": np.roll(np.eye(8), 1, 1).tolist(),
+              "reward": eye}
+    (f1 / "panels.json").write_text(json.dumps([{"seed": 0, "panels": panels}]))
+    params = tmp_path / "params.yaml"
+    params.write_text("profile: tiny\nseeds: [0, 1, 2]\nconfidence_level: 0.95\n")
+    return ["--params", str(params), "--experiment", str(REPO / "experiments/table1.yaml"), str(t1),
+            "--experiment", str(REPO / "experiments/figure1.yaml"), str(f1), "--out", str(tmp_path / "reports")]
+
+
+def test_report_renders_from_fixture_metrics(tmp_path):
+    report_stage.main(fixture_results(tmp_path))
+    text = (tmp_path / "reports/README.md").read_text()
+    assert "## Table 1 and Theorem 4.1" in text and "## Figure 1" in text
+    assert "| π_DPO | 0.1 | 0.0 | 0.9 | 0 | 0 | 0.9 | no |" in text  # the paper's cells beside ours
+    assert "0.11 (red circle)" in text
+    # 6 exact Table 1 claims reproduced; Figure 1: DPO gain reproduced, PPO-below-DPO not, diagonal inconclusive, RM reproduced
+    assert "8 reproduced, 1 not reproduced, 1 inconclusive (of 10 claims)." in text
+    results = json.loads((tmp_path / "reports/results.json").read_text())
+    assert results["experiments"]["figure1"]["verdicts"]["ppo_keeps_ood_mass_below_dpo"]["verdict"] == NOT_REPRODUCED
+    png = (tmp_path / "reports/figure1_heatmaps.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+
+
+def test_report_is_deterministic(tmp_path):
+    args = fixture_results(tmp_path)
+    report_stage.main(args)
+    first = {p.name: p.read_bytes() for p in (tmp_path / "reports").iterdir()}
+    report_stage.main(args)
+    assert first == {p.name: p.read_bytes() for p in (tmp_path / "reports").iterdir()}
+
+
+def test_a_verdict_follows_the_metric(tmp_path):
+    report_stage.main(fixture_results(tmp_path, {"dpo_loss_gap": {"pi_ref": 0.69, "pi_dpo": 0.5, "pi_ppo": 0.0}}))
+    results = json.loads((tmp_path / "reports/results.json").read_text())
+    assert results["experiments"]["table1"]["verdicts"]["dpo_policy_is_dpo_optimal"]["verdict"] == NOT_REPRODUCED
+
+
+def test_missing_metric_is_a_clear_error_before_drawing(tmp_path, capsys):
+    args = fixture_results(tmp_path)
+    metrics = tmp_path / "results/table1/metrics.json"
+    data = json.loads(metrics.read_text())
+    del data["theorem_4_1"]["fraction_strict"]
+    metrics.write_text(json.dumps(data))
+    with pytest.raises(SystemExit) as stop:
+        main_with_config_errors(report_stage.main, args)
+    assert stop.value.code == 2
+    assert "metric 'theorem_4_1.fraction_strict' not found" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()
