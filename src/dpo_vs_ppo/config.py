@@ -71,15 +71,16 @@ def merge(base: dict, overlay: dict, sources: dict[str, str], overlay_file: str,
             out[key] = merge(base[key], value, sources, overlay_file, dotted + ".")
         else:
             out[key] = value
-            _mark(sources, dotted, value, overlay_file)
+            mark_sources(sources, dotted, value, overlay_file)
     return out
 
 
-def _mark(sources: dict[str, str], dotted: str, value: Any, file: str) -> None:
+def mark_sources(sources: dict[str, str], dotted: str, value: Any, file: str) -> None:
+    """Record ``file`` as the origin of ``dotted`` and of every key nested under it."""
     sources[dotted] = file
     if isinstance(value, dict):
         for key, inner in value.items():
-            _mark(sources, f"{dotted}.{key}", inner, file)
+            mark_sources(sources, f"{dotted}.{key}", inner, file)
 
 
 def _known(mapping: dict) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .config import PROFILES, ConfigError, build, merge, read_yaml_mapping
+from .config import PROFILES, ConfigError, build, mark_sources, merge, read_yaml_mapping
 from .settings import SETTINGS_BY_STAGE
 
 TOP_LEVEL_KEYS = ("base", "title", "paper_ref", "stage", "settings", "profiles", "report")
@@ -178,8 +178,9 @@ def _resolve_bases(path: Path, chain: tuple[str, ...]) -> tuple[dict, dict[str, 
     base_id = data.pop("base", None)
     if base_id is None:
         sources: dict[str, str] = {}
-        merged = merge({k: None for k in data}, data, sources, str(path))
-        return merged, sources, (str(path),)
+        for key, value in data.items():
+            mark_sources(sources, str(key), value, str(path))
+        return data, sources, (str(path),)
     if not isinstance(base_id, str):
         raise ConfigError(path, "base", f"expected an experiment id (a file stem), got {base_id!r}")
     base_path = path.with_name(f"{base_id}.yaml")

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import ConfigError
+from ..config import ConfigError, load_params
+from ..experiment import load_experiment
 from ..records import read_json, write_json, write_text
 from ..report.figures import FIGURES
 from ..report.markdown import render_report
 from ..report.verdicts import judge, lookup
 from ._cli import main_with_config_errors, parser
-from ..config import load_params
-from ..experiment import load_experiment
 
 
 def main(argv: list[str] | None = None) -> None:
