@@ -17,7 +17,6 @@ field has one.
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,11 +133,6 @@ def _coerce(tp: Any, value: Any, file: str, key: str, sources: dict[str, str]):
         if value not in args:
             raise ConfigError(file, key, f"must be one of {', '.join(map(repr, args))}, got {_show(value)}")
         return value
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(inner[0], value, file, key, sources)
     if origin is tuple:
         if not isinstance(value, list):
             raise ConfigError(file, key, f"expected a list, got {_show(value)}")
@@ -147,10 +141,6 @@ def _coerce(tp: Any, value: Any, file: str, key: str, sources: dict[str, str]):
         if len(value) != len(args):
             raise ConfigError(file, key, f"expected a list of {len(args)} items, got {len(value)}")
         return tuple(_coerce(a, v, file, f"{key}[{i}]", sources) for i, (a, v) in enumerate(zip(args, value)))
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(file, key, f"expected a mapping, got {_show(value)}")
-        return {str(k): _coerce(args[1], v, file, f"{key}.{k}", sources) for k, v in value.items()}
     return _scalar(tp, value, file, key)
 
 
@@ -163,8 +153,6 @@ def _scalar(tp: Any, value: Any, file: str, key: str):
     if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if tp is str and isinstance(value, str):
-        return value
-    if tp is Any:
         return value
     expected = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(tp, str(tp))
     raise ConfigError(file, key, f"expected {expected}, got {_show(value)}")
