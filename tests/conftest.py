@@ -2,6 +2,7 @@
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ os.environ.update({
     "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1", "TRL_EXPERIMENTAL_SILENCE": "1",
     "DVC_NO_ANALYTICS": "1",
+    # datasets caches every local load as Arrow files: keep that out of the user's ~/.cache
+    "HF_HOME": tempfile.mkdtemp(prefix="dpo-vs-ppo-hf-home-"),
 })
 
 REPO = Path(__file__).resolve().parents[1]

@@ -111,7 +111,7 @@ def test_repository_config_loads_under_every_profile():
             assert load_experiment(path, profile).profile == profile
 
 
-@pytest.mark.parametrize("module", ["config.py", "settings.py", "experiment.py"])
+@pytest.mark.parametrize("module", ["config.py", "settings/toy.py", "settings/data.py", "settings/models.py", "experiment.py"])
 def test_every_config_field_has_a_docstring(module):
     tree = ast.parse((REPO / "src/dpo_vs_ppo" / module).read_text())
     for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):

@@ -12,7 +12,7 @@ from conftest import REPO
 from dpo_vs_ppo.experiment import load_experiment
 from dpo_vs_ppo.stages import figure1 as figure1_stage
 from dpo_vs_ppo.toy import tabular
-from dpo_vs_ppo.toy.synthetic_8x8 import (PreferenceSet, dpo_loss, one_hot_mlp, ppo_update, run_seed, sample_preferences,
+from dpo_vs_ppo.toy.synthetic_8x8 import (dpo_loss, one_hot_mlp, ppo_update, run_seed, sample_preferences,
                                           seed_metrics)
 
 

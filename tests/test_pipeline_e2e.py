@@ -29,7 +29,7 @@ def smoke_copy(tmp_path_factory) -> Path:
     listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
                             capture_output=True, text=True, check=True).stdout.split()
     for rel in listed:
-        if rel.split("/")[0] in {"results", "reports"} or rel == "dvc.lock" or not (REPO / rel).is_file():
+        if rel.split("/")[0] in {"results", "reports", "artifacts"} or rel == "dvc.lock" or not (REPO / rel).is_file():
             continue  # outputs must come from this run, not from the checkout
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / rel, dest / rel)
@@ -48,6 +48,25 @@ def test_dvc_repro_on_smoke_writes_the_report(smoke_copy):
     assert re.search(r"\d+ reproduced, \d+ not reproduced, \d+ inconclusive \(of 10 claims\)", text)
     assert (smoke_copy / "reports/figure1_heatmaps.png").stat().st_size > 10_000
     assert not (smoke_copy / "data").exists()  # data.dvc's data is absent, and nothing needed it
+
+
+def test_dvc_repro_builds_the_synthetic_data_and_the_tiny_models_offline(smoke_copy):
+    from dpo_vs_ppo.data.records import CodeProblem, PreferencePair, read_records
+    from dpo_vs_ppo.models import load_policy, load_tokenizer
+
+    assert (smoke_copy / "artifacts/synthetic/dialogue/hh-rlhf/helpful-base/train.jsonl").is_file()
+    assert (smoke_copy / "artifacts/synthetic/code/code_contests/README.md").is_file()
+    pairs = read_records(smoke_copy / "artifacts/records/dialogue/pairs_saferlhf_train.jsonl", PreferencePair)
+    assert len(pairs) == 64 and {p.rule for p in pairs} == {"helpfulness", "safety"}
+    problems = read_records(smoke_copy / "artifacts/records/code/code_contests_valid.jsonl", CodeProblem)
+    assert len(problems) == 3 and all(p.solutions and p.public_tests for p in problems)
+    for family in ("dialogue", "code"):
+        refs = json.loads((smoke_copy / f"artifacts/models/{family}/model_refs.json").read_text())
+        # refs are relative to the repository root, where every stage runs
+        assert load_tokenizer(str(smoke_copy / refs["tokenizer"])).pad_token == "<pad>"
+        assert load_policy(str(smoke_copy / refs["policy"])).config.hidden_size == 32  # the smoke profile's size
+    records = json.loads((smoke_copy / "results/data_code/records.json").read_text())
+    assert records["origin"] == "synthetic" and records["files"]["apps_test"]["kept"] == 9
 
 
 def test_dvc_metrics_and_plots_are_declared(smoke_copy):

@@ -8,7 +8,8 @@ A file has these top-level keys::
     stage:      which stage runs it (selects the settings type, see settings.py)
     settings:   the knobs of the computation; the tiny profile's values
     profiles:   optional; {smoke|paper: {<settings key>: value}} overlays for the other profiles
-    report:     the table spec: the paper's numbers, the metric paths of ours, the claims and figures
+    report:     the table spec: the paper's numbers, the metric paths of ours, the claims and figures;
+                absent for files that configure a shared pipeline part (data, models), not a result
 
 Overlays (``base`` and ``profiles``) may only change keys that exist: a typo is an error.
 """
@@ -124,8 +125,8 @@ class Experiment:
     """The stage that runs it."""
     settings: Any
     """The stage's settings dataclass (settings.py), with the active profile applied."""
-    report: ReportSpec
-    """The table spec."""
+    report: ReportSpec | None
+    """The table spec; None for a pipeline part (data, models) that the report does not show."""
     profile: str
     """The profile whose overlay was applied."""
     files: tuple[str, ...]
@@ -140,7 +141,7 @@ def load_experiment(path: str | Path, profile: str, stage: str | None = None) ->
     path = Path(path)
     raw, sources, files = _resolve_bases(path, chain=())
     leaf = str(path)
-    for key in ("title", "paper_ref", "stage", "settings", "report"):
+    for key in ("title", "paper_ref", "stage", "settings"):
         if key not in raw:
             raise ConfigError(leaf, key, "missing key")
     kind = raw["stage"]
@@ -163,7 +164,7 @@ def load_experiment(path: str | Path, profile: str, stage: str | None = None) ->
         paper_ref=raw["paper_ref"],
         stage=kind,
         settings=settings[profile],
-        report=build(ReportSpec, raw["report"], leaf, "report.", sources),
+        report=build(ReportSpec, raw["report"], leaf, "report.", sources) if "report" in raw else None,
         profile=profile,
         files=files,
     )

@@ -18,6 +18,10 @@ RECORDED_PACKAGES = ("dpo-vs-ppo", "numpy", "torch", "trl", "transformers", "dat
                      "dvc", "seaborn", "matplotlib", "scipy")
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def _atomic_write(path: str | Path, write) -> None:
     """Write via a temporary file in the same folder and rename it into place, so a killed stage
     never leaves a half-written output that DVC would then hash as valid."""
@@ -27,6 +31,7 @@ def _atomic_write(path: str | Path, write) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             write(handle)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file the mode a plain open() would
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

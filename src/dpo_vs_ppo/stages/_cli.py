@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 
 from ..config import ConfigError, StudyParams, load_params
+from ..data.records import DataError
 from ..experiment import Experiment, load_experiment
 
 
@@ -23,11 +24,24 @@ def load(params_path: str, experiment_path: str, stage: str) -> tuple[StudyParam
     return params, load_experiment(experiment_path, params.profile, stage)
 
 
+def load_kinds(params_path: str, experiment_path: str, kinds: tuple[str, ...]) -> tuple[StudyParams, Experiment]:
+    """Like :func:`load`, for a stage that accepts several kinds of experiment file."""
+    params = load_params(params_path)
+    exp = load_experiment(experiment_path, params.profile)
+    if exp.stage not in kinds:
+        raise ConfigError(experiment_path, "stage", f"this stage reads {' or '.join(map(repr, kinds))} files, not {exp.stage!r}")
+    return params, exp
+
+
 def main_with_config_errors(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:
     """Run ``main``; a bad configuration becomes one line on stderr and exit code 2 (argparse's code
-    for bad usage), before any computation starts."""
+    for bad usage), before any computation starts; a bad data row becomes one line naming dataset,
+    split and row, and exit code 3."""
     try:
         main(argv)
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)
         sys.exit(2)
+    except DataError as err:
+        print(f"data error: {err}", file=sys.stderr)
+        sys.exit(3)

@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     loaded = []
     for exp_path, results in args.experiment:
         exp = load_experiment(exp_path, params.profile)
+        if exp.report is None:
+            raise ConfigError(exp_path, "report", "missing key (this file configures a pipeline part, not a result)")
         metrics = read_json(Path(results) / "metrics.json")
         for path in [c.metric for c in exp.report.claims] + [p for r in exp.report.table.rows for p in r.ours] + list(exp.report.details):
             try:

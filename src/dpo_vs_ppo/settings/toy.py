@@ -1,4 +1,4 @@
-"""The typed settings of each experiment kind, one frozen dataclass per stage.
+"""Typed settings of the two results that need no language model: Table 1 and Figure 1.
 
 Each field's docstring says what it is and where its value comes from:
 ``PAPER: <section>`` when the paper states it, ``NOT IN PAPER`` plus the fallback's source when it
@@ -136,7 +136,3 @@ class Figure1Settings:
                 yield name, "must be > 0"
         if not 0 < self.ppo_clip < 1:
             yield "ppo_clip", "must be in (0, 1)"
-
-
-#: Which settings type each stage reads; an experiment file names its stage.
-SETTINGS_BY_STAGE: dict[str, type] = {"table1": Table1Settings, "figure1": Figure1Settings}

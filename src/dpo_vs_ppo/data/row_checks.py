@@ -1,0 +1,57 @@
+"""Field checks shared by the loaders: each failure is a DataError naming dataset, split and row."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .records import DataError, SkipCounter
+
+
+def require_columns(columns: Iterable[str], needed: tuple[str, ...], dataset: str, split: str) -> None:
+    """Fail before reading any row if the split lacks a column the loader needs."""
+    missing = [c for c in needed if c not in set(columns)]
+    if missing:
+        raise DataError(dataset, split, None, f"missing column(s) {missing} (has: {sorted(columns)})")
+
+
+def numbered_rows(rows: Iterable[dict], counter: SkipCounter, max_rows: int = 0) -> Iterator[tuple[int, dict]]:
+    """(row index, row) pairs, at most ``max_rows`` of them (0 = all), counted as read."""
+    for index, row in enumerate(rows):
+        if max_rows and index >= max_rows:
+            return
+        counter.read += 1
+        yield index, row
+
+
+def text(row: dict, key: str, dataset: str, split: str, index: int) -> str:
+    """A string field (possibly empty: emptiness is the caller's policy)."""
+    value = row.get(key)
+    if not isinstance(value, str):
+        raise DataError(dataset, split, index, f"field {key!r} must be a string, got {_show(value)}")
+    return value
+
+
+def choice(row: dict, key: str, allowed: tuple, dataset: str, split: str, index: int):
+    """A label field that must take one of ``allowed`` values (bools are not ints here)."""
+    value = row.get(key)
+    if isinstance(value, bool) != isinstance(allowed[0], bool) or value not in allowed:
+        raise DataError(dataset, split, index, f"field {key!r} must be one of {list(allowed)}, got {_show(value)}")
+    return value
+
+
+def json_field(row: dict, key: str, dataset: str, split: str, index: int) -> Any:
+    """A field holding a JSON document as a string (APPS); '' means absent and returns None."""
+    raw = text(row, key, dataset, split, index)
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise DataError(dataset, split, index, f"field {key!r} is not valid JSON ({err.msg} at char {err.pos})") from None
+
+
+def _show(value: Any) -> str:
+    shown = repr(value)
+    return f"{shown[:40]}... ({type(value).__name__})" if len(shown) > 40 else f"{shown} ({type(value).__name__})"

@@ -1,0 +1,105 @@
+"""Tokenizer and Llama-architecture models: built locally at tiny scale, loaded by hub id at paper scale.
+
+Both paths end in the same calls: ``AutoTokenizer.from_pretrained``, ``AutoModelForCausalLM
+.from_pretrained`` and ``AutoModelForSequenceClassification.from_pretrained(num_labels=1)``, given a
+folder (tiny: what :func:`build_family` saved) or a hub id (paper). The scalar-head model is the
+initialisation of the reward, cost and value models, as in TRL's PPO examples.
+
+Tokenizer choices, all for TRL (see ../shared notes in the README's "Fidelity"):
+
+* ``<pad>`` is its own token, never the EOS: TRL's PPOTrainer masks every position equal to the pad id,
+  so a pad equal to EOS would mask the EOS token and shift sequence lengths by one;
+* no BOS is added automatically, so a prompt tokenised alone is a prefix of prompt + completion;
+* the chat template writes HH-RLHF's "\\n\\nHuman: ... \\n\\nAssistant: ..." format, ending each
+  assistant turn with EOS, so conversational and plain-text data give the same tokens.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import (AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer, LlamaConfig,
+                          LlamaForCausalLM, LlamaForSequenceClassification, PreTrainedTokenizerFast)
+
+from .settings.models import ModelFamily
+
+PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'user' %}{{ '\n\nHuman: ' + message['content'] }}"
+    "{% elif message['role'] == 'assistant' %}{{ '\n\nAssistant: ' + message['content'] + eos_token }}"
+    "{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '\n\nAssistant:' }}{% endif %}"
+)
+
+
+def train_tokenizer(texts: list[str], vocab_size: int, max_length: int) -> PreTrainedTokenizerFast:
+    """A byte-level BPE tokenizer trained on ``texts`` (any text encodes: unseen bytes stay bytes)."""
+    bpe = Tokenizer(models.BPE(unk_token=UNK))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[PAD, BOS, EOS, UNK],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    bpe.train_from_iterator(texts, trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, pad_token=PAD, bos_token=BOS, eos_token=EOS,
+                                        unk_token=UNK, model_max_length=max_length)
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
+def llama_config(family: ModelFamily, tokenizer) -> LlamaConfig:
+    """The architecture of ``family`` with the tokenizer's vocabulary and special-token ids."""
+    s = family.size
+    return LlamaConfig(vocab_size=len(tokenizer), hidden_size=s.hidden_size, intermediate_size=s.intermediate_size,
+                       num_hidden_layers=s.num_hidden_layers, num_attention_heads=s.num_attention_heads,
+                       num_key_value_heads=s.num_key_value_heads, max_position_embeddings=s.max_position_embeddings,
+                       pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+                       eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=False)
+
+
+def build_family(family: ModelFamily, texts: list[str], out: str | Path) -> dict:
+    """Train the tokenizer, initialise policy and scalar-head model, save all three under ``out``."""
+    out = Path(out)
+    tokenizer = train_tokenizer(texts, family.vocab_size, family.size.max_position_embeddings)
+    config = llama_config(family, tokenizer)
+    torch.manual_seed(family.init_seed)
+    policy = LlamaForCausalLM(config)
+    scalar_config = copy.deepcopy(config)
+    scalar_config.num_labels = 1  # the setter also resets the label maps
+    torch.manual_seed(family.init_seed + 1)
+    scalar = LlamaForSequenceClassification(scalar_config)
+    tokenizer.save_pretrained(out / "tokenizer")
+    policy.save_pretrained(out / "policy")
+    scalar.save_pretrained(out / "reward")
+    return {"tokenizer": str(out / "tokenizer"), "policy": str(out / "policy"), "reward": str(out / "reward")}
+
+
+def load_tokenizer(ref: str, padding_side: str = "right"):
+    """The tokenizer at ``ref`` (folder or hub id). PPO prompts need ``padding_side='left'``."""
+    tokenizer = AutoTokenizer.from_pretrained(ref, padding_side=padding_side)
+    if tokenizer.pad_token is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
+        # Llama-2's tokenizer has no pad token. Reusing EOS would make PPO mask the EOS (see module doc);
+        # the unknown token never occurs in tokenised text and is a safe pad.
+        tokenizer.pad_token = tokenizer.unk_token
+    return tokenizer
+
+
+def load_policy(ref: str, dtype: torch.dtype = torch.float32):
+    """A causal LM (policy or reference) from a folder or hub id."""
+    return AutoModelForCausalLM.from_pretrained(ref, dtype=dtype)
+
+
+def load_scalar_model(ref: str, dtype: torch.dtype = torch.float32):
+    """A one-output sequence classifier (reward, cost or value model) from a folder or hub id."""
+    model = AutoModelForSequenceClassification.from_pretrained(ref, num_labels=1, dtype=dtype)
+    if model.config.pad_token_id is None:  # it finds each sequence's last token through the pad id
+        model.config.pad_token_id = load_tokenizer(ref).pad_token_id
+    return model
+
+
+def parameter_count(model) -> int:
+    """Number of parameters (all trainable here)."""
+    return sum(p.numel() for p in model.parameters())

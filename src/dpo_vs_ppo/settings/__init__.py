@@ -1,0 +1,23 @@
+"""The typed settings of each stage, one frozen dataclass per kind of experiment file.
+
+Each field's docstring says what it is and where its value comes from: ``PAPER: <section>`` when the
+paper states it, ``NOT IN PAPER`` (or ``Ours``) plus the fallback's source when it does not. Values
+live in ``experiments/*.yaml``; a missing key is an error.
+"""
+
+from .data import CodeDataSettings, CodeTaskSettings, DialogueDataSettings, HubSource, SafeDialogueSettings
+from .models import LlamaSize, ModelFamily, ModelSettings
+from .toy import Figure1Settings, Table1Settings, TheoremCheckSettings
+
+#: Which settings type each kind of experiment file holds; a file names its kind under `stage:`.
+SETTINGS_BY_STAGE: dict[str, type] = {
+    "table1": Table1Settings,
+    "figure1": Figure1Settings,
+    "data_dialogue": DialogueDataSettings,
+    "data_code": CodeDataSettings,
+    "models": ModelSettings,
+}
+
+__all__ = ["SETTINGS_BY_STAGE", "CodeDataSettings", "CodeTaskSettings", "DialogueDataSettings", "Figure1Settings",
+           "HubSource", "LlamaSize", "ModelFamily", "ModelSettings", "SafeDialogueSettings", "Table1Settings",
+           "TheoremCheckSettings"]

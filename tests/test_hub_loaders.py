@@ -1,0 +1,130 @@
+"""Every hub loader, fed through datasets.load_dataset with local folders in the hub repositories'
+layouts and the exact hub schemas (json and parquet), including the awkward real details."""
+
+import datasets
+import pytest
+
+from dpo_vs_ppo.data import code_sources, dialogue_sources
+from dpo_vs_ppo.data.hub import load_split
+from dpo_vs_ppo.data.local_repo import write_card
+from dpo_vs_ppo.data.records import SkipCounter
+
+from hub_rows import (HH_MULTI_TURN, alpaca_row, apps_row, contests_row, saferlhf_row, source, write_rows)
+
+
+def test_alpaca_from_parquet_shards(tmp_path):
+    write_rows(tmp_path / "alpaca/data/train-00000-of-00001-a09b74b3ef9c3b56.parquet",
+               [alpaca_row(), alpaca_row("Translate.", "Bonjour", "Hello.")])
+    rows = load_split(source("tatsu-lab/alpaca", "alpaca"), "train", tmp_path)
+    counter = SkipCounter("tatsu-lab/alpaca", "train")
+    sft = list(dialogue_sources.alpaca_sft(rows, "train", counter))
+    assert sft[0].prompt == "\n\nHuman: Give three tips for staying healthy.\n\nAssistant:"
+    assert sft[0].completion == " 1. Eat well."
+    assert sft[1].prompt == "\n\nHuman: Translate.\n\nBonjour\n\nAssistant:"  # the input follows the instruction
+    assert counter.as_metrics() == {"read": 2, "kept": 2, "skipped": {}}
+
+
+@pytest.mark.parametrize("safe0, safe1, better, safer, chosen, rule", [
+    (True, True, 1, 0, 1, "helpfulness"),    # both safe: the more helpful one, whatever is safer
+    (True, False, 1, 0, 0, "safety"),        # otherwise: the safer one, even if less helpful
+    (False, True, 0, 1, 1, "safety"),
+    (False, False, 0, 1, 1, "safety"),       # dual-unsafe: still the safer one
+])
+def test_saferlhf_pair_rule(tmp_path, safe0, safe1, better, safer, chosen, rule):
+    write_rows(tmp_path / "PKU-SafeRLHF-30K/train.jsonl", [saferlhf_row(safe0, safe1, better, safer)])
+    rows = load_split(source("PKU-Alignment/PKU-SafeRLHF-30K", "PKU-SafeRLHF-30K"), "train", tmp_path)
+    (pair,) = dialogue_sources.saferlhf_pairs(rows, "train", SkipCounter("pku", "train"))
+    texts = (" Mix flour and water.", " I won't help.")
+    assert (pair.chosen, pair.rejected, pair.rule) == (texts[chosen], texts[1 - chosen], rule)
+    assert (pair.chosen_safe, pair.rejected_safe) == ((safe0, safe1)[chosen], (safe0, safe1)[1 - chosen])
+
+
+def test_saferlhf_filters_drop_dual_unsafe_then_dual_safe():
+    rows = [saferlhf_row(True, True), saferlhf_row(False, False), saferlhf_row(True, False), saferlhf_row(False, True)]
+    counter = SkipCounter("pku", "train")
+    kept = list(dialogue_sources.saferlhf_pairs(rows, "train", counter, filter_dual_unsafe=True))
+    assert [p.kind for p in kept] == ["dual_safe", "mixed", "mixed"]
+    counter = SkipCounter("pku", "train")
+    both = list(dialogue_sources.saferlhf_pairs(rows, "train", counter, filter_dual_unsafe=True, filter_dual_safe=True))
+    assert [p.kind for p in both] == ["mixed", "mixed"]
+    assert counter.as_metrics()["skipped"] == {"filtered_dual_safe": 1, "filtered_dual_unsafe": 1}
+
+
+def test_saferlhf_safe_sft_keeps_each_safe_response_once():
+    rows = [saferlhf_row(True, False), saferlhf_row(True, True), saferlhf_row(False, False)]
+    sft = list(dialogue_sources.saferlhf_safe_sft(rows, "train", SkipCounter("pku", "train")))
+    assert [s.completion for s in sft] == [" Mix flour and water.", " I won't help."]
+
+
+def test_hh_rlhf_whole_repo_and_helpful_base_subset(tmp_path):
+    write_rows(tmp_path / "hh-rlhf/helpful-base/train.jsonl", [HH_MULTI_TURN])
+    write_rows(tmp_path / "hh-rlhf/harmless-base/train.jsonl", [HH_MULTI_TURN, HH_MULTI_TURN])
+    write_rows(tmp_path / "hh-rlhf/red-team-attempts/red_team_attempts.jsonl", [{"transcript": "x"}])  # not a split
+    full = load_split(source("Anthropic/hh-rlhf", "hh-rlhf"), "train", tmp_path)
+    helpful = load_split(source("Anthropic/hh-rlhf", "hh-rlhf", data_dir="helpful-base"), "train", tmp_path)
+    assert (len(full), len(helpful)) == (3, 1)
+    (pair,) = dialogue_sources.hh_pairs(helpful, "train", SkipCounter("hh", "train"))
+    assert pair.prompt == ("\n\nHuman: What are some cuss words in english?\n\nAssistant: Here's an incomplete list."
+                           "\n\nHuman: What's your favorite one?\n\nAssistant:")
+    assert (pair.chosen, pair.rejected) == (" I haven't even thought about it.", " Ass.")
+    assert pair.prompt + pair.chosen == HH_MULTI_TURN["chosen"]
+
+
+def test_apps_json_string_fields_and_call_based_problems(tmp_path):
+    write_rows(tmp_path / "apps/test.jsonl", [apps_row(0), apps_row(1, fn_name="add", difficulty="competition")])
+    (tmp_path / "apps/apps.py").write_text("# the hub repo's loading script, which datasets 5 refuses\n")
+    rows = load_split(source("codeparrot/apps", "apps", split_files="{split}.jsonl"), "test", tmp_path)
+    stdin, call = code_sources.apps_problems(rows, "test", SkipCounter("apps", "test"))
+    assert stdin.fn_name == "" and [(t.input, t.output) for t in stdin.private_tests] == [("1\n", "2\n"), ("5\n", "6")]
+    assert stdin.solutions[0].code == "print(int(input()) + 1)\n" and stdin.public_tests == ()
+    assert call.fn_name == "add" and call.difficulty == "competition" and "class Solution" in call.starter_code
+    assert [(t.input, t.output) for t in call.private_tests] == [("[1, 2]", "[3]"), ("[3, 4]", "[7]")]
+
+
+def test_code_contests_python_only_tests_apart_and_valid_split(tmp_path):
+    repo = tmp_path / "code_contests"
+    for split in ("train", "valid", "test"):
+        write_rows(repo / f"data/{split}-00000-of-00001-0123.parquet", [contests_row(f"{split}_A"), contests_row(difficulty=2)])
+    write_card(repo, "code_contests", "", splits={s: f"data/{s}-*" for s in ("train", "valid", "test")})
+    rows = load_split(source("deepmind/code_contests", "code_contests"), "valid", tmp_path)
+    first, second = code_sources.code_contests_problems(rows, "valid", SkipCounter("cc", "valid"))
+    assert first.problem_id == "valid_A" and first.difficulty == "A" and second.difficulty == "MEDIUM"
+    assert [s.language for s in first.solutions] == ["python2", "python3"]  # C++ (2) and Java (4) dropped
+    assert [len(first.public_tests), len(first.private_tests), len(first.generated_tests)] == [1, 2, 3]
+    assert first.incorrect_solutions[0].code == "print(int(input()))"
+
+
+def test_hub_origin_passes_id_revision_and_data_dir(monkeypatch):
+    calls = []
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: calls.append((a, k)) or "rows")
+    assert load_split(source("Anthropic/hh-rlhf", "hh-rlhf", data_dir="helpful-base"), "test") == "rows"
+    assert calls[-1] == (("Anthropic/hh-rlhf",), {"data_dir": "helpful-base", "revision": "0123abcd", "split": "test"})
+    load_split(source("codeparrot/apps", "apps", split_files="{split}.jsonl"), "train")
+    assert calls[-1] == (("json",), {"data_files": {"train": "hf://datasets/codeparrot/apps@0123abcd/train.jsonl"}, "split": "train"})
+
+
+def test_hub_origin_is_offline_in_tests():
+    with pytest.raises(ConnectionError, match="Couldn't reach"):
+        load_split(source("Anthropic/hh-rlhf", "hh-rlhf"), "train")
+
+
+def test_fetch_snapshot_mirrors_the_repo_and_records_the_commit(tmp_path):
+    from dpo_vs_ppo.data.hub import fetch_snapshot
+
+    hub = tmp_path / "hub-side"
+    write_rows(hub / "helpful-base/train.jsonl", [HH_MULTI_TURN])
+    calls = []
+
+    def fake_download(repo_id, repo_type, revision, local_dir, allow_patterns):  # what snapshot_download receives
+        calls.append((repo_id, repo_type, revision, allow_patterns))
+        import shutil
+        shutil.copytree(hub, local_dir, dirs_exist_ok=True)
+
+    src = source("Anthropic/hh-rlhf", "hh-rlhf", data_dir="helpful-base")
+    record = fetch_snapshot(src, tmp_path / "data/hub", resolve=lambda s: "f" * 40, download=fake_download)
+    assert calls == [("Anthropic/hh-rlhf", "dataset", "f" * 40, ["helpful-base/*", "README.md", "*.py"])]
+    assert record["revision"] == "f" * 40 and record["requested_revision"] == "0123abcd"
+    manifest = (tmp_path / "data/hub/hh-rlhf.source.json").read_text()
+    assert '"revision": "ffff' in manifest
+    rows = load_split(src, "train", tmp_path / "data/hub")  # read back offline, same arguments
+    assert rows[0] == HH_MULTI_TURN
