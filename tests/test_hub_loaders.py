@@ -128,3 +128,43 @@ def test_fetch_snapshot_mirrors_the_repo_and_records_the_commit(tmp_path):
     assert '"revision": "ffff' in manifest
     rows = load_split(src, "train", tmp_path / "data/hub")  # read back offline, same arguments
     assert rows[0] == HH_MULTI_TURN
+
+
+def test_prepare_stage_reads_a_hub_snapshot_offline(tmp_path, repo):
+    """The paper profile's path without network: origin 'snapshot' over folders in the hubs' layouts
+    (Alpaca parquet shards, SafeRLHF JSON Lines, HH-RLHF gzipped JSON Lines per subset)."""
+    import gzip
+    import json
+    import shutil
+
+    from dpo_vs_ppo.data.records import PreferencePair, SFTExample, read_records
+    from dpo_vs_ppo.stages import prepare
+
+    hub = tmp_path / "data/hub"
+    write_rows(hub / "alpaca/data/train-00000-of-00001.parquet", [alpaca_row()] * 3)
+    for split in ("train", "test"):
+        write_rows(hub / f"PKU-SafeRLHF-30K/{split}.jsonl", [saferlhf_row(True, False), saferlhf_row(True, True, better=1)])
+        for subset in ("helpful-base", "harmless-base"):
+            path = hub / f"hh-rlhf/{subset}/{split}.jsonl.gz"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(gzip.compress((json.dumps(HH_MULTI_TURN) + "\n").encode()))
+    shutil.copy(repo / "experiments/data_dialogue.yaml", tmp_path / "data_dialogue.yaml")
+    (tmp_path / "snapshot.yaml").write_text("base: data_dialogue\ntitle: snapshot\nsettings: {origin: snapshot}\n")
+    out = tmp_path / "records"
+    prepare.main(["--params", str(repo / "params.yaml"), "--experiment", str(tmp_path / "snapshot.yaml"),
+                  "--snapshot-dir", str(hub), "--out", str(out), "--metrics", str(tmp_path / "m.json"),
+                  "--run-info", str(tmp_path / "r.json")])
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["origin"] == "snapshot"
+    assert {k: v["kept"] for k, v in metrics["files"].items()} == {
+        "sft_alpaca": 3, "sft_safe": 2, "pairs_saferlhf_train": 2, "pairs_saferlhf_test": 2,
+        "pairs_hh_train": 2, "pairs_hh_test": 2, "pairs_hh_helpful_train": 1, "pairs_hh_helpful_test": 1}
+    assert read_records(out / "sft_alpaca.jsonl", SFTExample)[0].completion == " 1. Eat well."
+    rules = [p.rule for p in read_records(out / "pairs_saferlhf_train.jsonl", PreferencePair)]
+    assert rules == ["safety", "helpfulness"]
+
+
+def test_max_rows_per_split_reads_only_the_first_rows():
+    counter = SkipCounter("pku", "train")
+    pairs = list(dialogue_sources.saferlhf_pairs([saferlhf_row()] * 5, "train", counter, max_rows=2))
+    assert len(pairs) == 2 and counter.read == 2

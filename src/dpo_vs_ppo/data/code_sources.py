@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Iterator
 
 from .records import CodeProblem, DataError, SkipCounter, Solution, TestCase
-from .row_checks import json_field, numbered_rows, require_columns, text
+from .row_checks import column_names, json_field, numbered_rows, require_columns, text
 
 APPS_COLUMNS = ("problem_id", "question", "solutions", "input_output", "difficulty", "starter_code")
 APPS_DIFFICULTIES = ("introductory", "interview", "competition")
@@ -30,15 +30,10 @@ PYTHON_CODES = (1, 3)
 CONTESTS_DIFFICULTIES = ("UNKNOWN", "EASY", "MEDIUM", "HARD", "HARDER", "HARDEST", "EXTERNAL")
 
 
-def _columns(rows) -> list[str]:
-    names = getattr(rows, "column_names", None)
-    return list(names) if names is not None else list(next(iter(rows), {}).keys())
-
-
 def apps_problems(rows: Iterable[dict], split: str, counter: SkipCounter, max_rows: int = 0) -> Iterator[CodeProblem]:
     """APPS rows; call-based tests become (JSON args, JSON expected result)."""
     name = counter.dataset
-    require_columns(_columns(rows), APPS_COLUMNS, name, split)
+    require_columns(column_names(rows), APPS_COLUMNS, name, split)
     for i, row in numbered_rows(rows, counter, max_rows):
         difficulty = text(row, "difficulty", name, split, i)
         if difficulty not in APPS_DIFFICULTIES:
@@ -82,7 +77,7 @@ def _lines(value) -> str:
 def code_contests_problems(rows: Iterable[dict], split: str, counter: SkipCounter, max_rows: int = 0) -> Iterator[CodeProblem]:
     """CodeContests rows with Python solutions only; public / private / generated tests kept apart."""
     name = counter.dataset
-    require_columns(_columns(rows), CONTESTS_COLUMNS, name, split)
+    require_columns(column_names(rows), CONTESTS_COLUMNS, name, split)
     for i, row in numbered_rows(rows, counter, max_rows):
         tests = {kind: _contest_tests(row, kind, name, split, i) for kind in ("public_tests", "private_tests", "generated_tests")}
         if not any(tests.values()):

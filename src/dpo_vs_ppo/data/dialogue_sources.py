@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 
 from .formats import alpaca_message, as_completion, dialogue_prompt, split_hh_dialogue
 from .records import PreferencePair, SFTExample, SkipCounter
-from .row_checks import choice, numbered_rows, require_columns, text
+from .row_checks import choice, column_names, numbered_rows, require_columns, text
 
 ALPACA_COLUMNS = ("instruction", "input", "output")
 SAFERLHF_COLUMNS = ("prompt", "response_0", "response_1", "is_response_0_safe", "is_response_1_safe",
@@ -24,14 +24,9 @@ SAFERLHF_COLUMNS = ("prompt", "response_0", "response_1", "is_response_0_safe", 
 HH_COLUMNS = ("chosen", "rejected")
 
 
-def _columns(rows) -> list[str]:
-    names = getattr(rows, "column_names", None)
-    return list(names) if names is not None else list(next(iter(rows), {}).keys())
-
-
 def alpaca_sft(rows: Iterable[dict], split: str, counter: SkipCounter, max_rows: int = 0) -> Iterator[SFTExample]:
     """Alpaca: the instruction (and its optional input) as the human turn, the output as the completion."""
-    require_columns(_columns(rows), ALPACA_COLUMNS, counter.dataset, split)
+    require_columns(column_names(rows), ALPACA_COLUMNS, counter.dataset, split)
     for i, row in numbered_rows(rows, counter, max_rows):
         instruction, context, output = (text(row, k, counter.dataset, split, i) for k in ALPACA_COLUMNS)
         if not instruction.strip() or not output.strip():
@@ -79,7 +74,7 @@ def saferlhf_safe_sft(rows: Iterable[dict], split: str, counter: SkipCounter, ma
 def _saferlhf_rows(rows, split: str, counter: SkipCounter, max_rows: int) -> Iterator[tuple[int, dict]]:
     """Checked SafeRLHF rows; empty texts and identical responses are counted and skipped."""
     name = counter.dataset
-    require_columns(_columns(rows), SAFERLHF_COLUMNS, name, split)
+    require_columns(column_names(rows), SAFERLHF_COLUMNS, name, split)
     for i, row in numbered_rows(rows, counter, max_rows):
         checked = {k: text(row, k, name, split, i) for k in ("prompt", "response_0", "response_1")}
         for k in ("is_response_0_safe", "is_response_1_safe"):
@@ -98,7 +93,7 @@ def hh_pairs(rows: Iterable[dict], split: str, counter: SkipCounter, max_rows: i
     """HH-RLHF: the prompt is the dialogue up to the last "Assistant:", shared by chosen and rejected
     (paper Sec. 6); the two completions are what follows it."""
     name = counter.dataset
-    require_columns(_columns(rows), HH_COLUMNS, name, split)
+    require_columns(column_names(rows), HH_COLUMNS, name, split)
     for i, row in numbered_rows(rows, counter, max_rows):
         chosen, rejected = split_hh_dialogue(text(row, "chosen", name, split, i)), split_hh_dialogue(text(row, "rejected", name, split, i))
         if chosen is None or rejected is None:

@@ -27,7 +27,8 @@ def load_split(source: HubSource, split: str, local_root: str | Path | None = No
         return datasets.load_dataset(source.id, data_dir=source.data_dir or None, revision=source.revision, split=split)
     folder = Path(local_root) / source.local_name
     if not folder.is_dir():
-        raise FileNotFoundError(f"{source.id}: no local copy at {folder}")
+        hint = "run the synthesize stage" if "synthetic" in str(local_root) else "run fetch_hub, or `dvc pull` data.dvc"
+        raise FileNotFoundError(f"{source.id}: no local copy at {folder} ({hint})")
     if source.split_files:
         return datasets.load_dataset("json", data_files={split: str(folder / _file_in_repo(source, split))}, split=split)
     return datasets.load_dataset(str(folder), data_dir=source.data_dir or None, split=split)

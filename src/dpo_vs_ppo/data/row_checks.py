@@ -9,6 +9,12 @@ from typing import Any
 from .records import DataError, SkipCounter
 
 
+def column_names(rows) -> list[str]:
+    """Columns of a ``datasets.Dataset``, or the keys of the first row of a list of dicts."""
+    names = getattr(rows, "column_names", None)
+    return list(names) if names is not None else list(next(iter(rows), {}).keys())
+
+
 def require_columns(columns: Iterable[str], needed: tuple[str, ...], dataset: str, split: str) -> None:
     """Fail before reading any row if the split lacks a column the loader needs."""
     missing = [c for c in needed if c not in set(columns)]

@@ -55,13 +55,19 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     params, exp = load_kinds(args.params, args.experiment, tuple(OUTPUTS))
     cfg = exp.settings
-    root = local_root_for(cfg.origin, args.synthetic_dir, args.snapshot_dir)
+    try:
+        root = local_root_for(cfg.origin, args.synthetic_dir, args.snapshot_dir)
+    except ValueError as err:
+        p.error(str(err))
 
     start, loaded, metrics = time.perf_counter(), {}, {}
     for name, (field, split, convert) in tqdm(OUTPUTS[exp.stage].items(), desc=f"prepare {exp.stage}", unit="file"):
         source = getattr(cfg, field)
         if (field, split) not in loaded:
-            loaded[(field, split)] = load_split(source, split, root)
+            try:
+                loaded[(field, split)] = load_split(source, split, root)
+            except FileNotFoundError as err:
+                p.error(str(err))
         counter = SkipCounter(f"{source.id}{'/' + source.data_dir if source.data_dir else ''}", split)
         records = list(convert(loaded[(field, split)], split, counter, cfg.max_rows_per_split))
         write_jsonl(Path(args.out) / f"{name}.jsonl", (to_plain(r) for r in records))
