@@ -18,6 +18,12 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+def add_record_arguments(p: argparse.ArgumentParser, metrics_help: str) -> None:
+    """--metrics (committed, diffed in pull requests) and --run-info (provenance), which every computing stage writes."""
+    p.add_argument("--metrics", required=True, metavar="JSON", help=metrics_help)
+    p.add_argument("--run-info", required=True, metavar="JSON", help="where to write provenance (config, versions, time)")
+
+
 def load(params_path: str, experiment_path: str, stage: str) -> tuple[StudyParams, Experiment]:
     """Read params.yaml and one experiment file for ``stage``, with the active profile applied."""
     params = load_params(params_path)

@@ -15,7 +15,7 @@ from ..data.formats import code_prompt
 from ..data.records import CodeProblem, PreferencePair, SFTExample, read_records
 from ..models import build_family, load_policy, load_scalar_model, load_tokenizer, parameter_count
 from ..records import provenance, write_json
-from ._cli import load, main_with_config_errors, parser
+from ._cli import add_record_arguments, load, main_with_config_errors, parser
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,8 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--family", required=True, choices=("dialogue", "code"), help="which task family")
     p.add_argument("--records", required=True, metavar="DIR", help="the family's prepared records (tokenizer corpus)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for tokenizer/, policy/, reward/ and model_refs.json")
-    p.add_argument("--metrics", required=True, metavar="JSON", help="where to write parameter counts and token lengths")
-    p.add_argument("--run-info", required=True, metavar="JSON", help="where to write provenance (config, versions, time)")
+    add_record_arguments(p, "where to write parameter counts and token lengths")
     args = p.parse_args(argv)
     params, exp = load(args.params, args.experiment, "models")
     family = getattr(exp.settings, args.family)

@@ -13,16 +13,15 @@ from tqdm import tqdm
 
 from ..records import provenance, write_csv, write_json
 from ..toy.synthetic_8x8 import run_seed, seed_metrics, summarise
-from ._cli import load, main_with_config_errors, parser
+from ._cli import add_record_arguments, load, main_with_config_errors, parser
 
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
     p.add_argument("--experiment", required=True, metavar="YAML", help="experiment file, e.g. experiments/figure1.yaml")
-    p.add_argument("--metrics", required=True, metavar="JSON", help="where to write the metrics")
+    add_record_arguments(p, "where to write the metrics")
     p.add_argument("--panels", required=True, metavar="JSON", help="where to write the five panels and curves per seed")
     p.add_argument("--ood-csv", required=True, metavar="CSV", help="where to write OOD mass per seed and policy (a DVC plot)")
-    p.add_argument("--run-info", required=True, metavar="JSON", help="where to write provenance (config, versions, time)")
     args = p.parse_args(argv)
     params, exp = load(args.params, args.experiment, "figure1")
 

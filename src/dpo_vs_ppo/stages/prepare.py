@@ -20,7 +20,7 @@ from ..data.hub import load_split, local_root_for
 from ..data.local_repo import write_jsonl
 from ..data.records import SkipCounter
 from ..records import provenance, to_plain, write_json
-from ._cli import load_kinds, main_with_config_errors, parser
+from ._cli import add_record_arguments, load_kinds, main_with_config_errors, parser
 
 #: output file -> (source field in the settings, split, converter), per kind of data file.
 OUTPUTS = {
@@ -50,8 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--synthetic-dir", metavar="DIR", help="the synthesize stage's output (read when origin is 'synthetic')")
     p.add_argument("--snapshot-dir", metavar="DIR", help="raw hub snapshots, e.g. data/hub (read when origin is 'snapshot')")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the record files (<name>.jsonl)")
-    p.add_argument("--metrics", required=True, metavar="JSON", help="where to write row counts and skips")
-    p.add_argument("--run-info", required=True, metavar="JSON", help="where to write provenance (config, versions, time)")
+    add_record_arguments(p, "where to write row counts and skips")
     args = p.parse_args(argv)
     params, exp = load_kinds(args.params, args.experiment, tuple(OUTPUTS))
     cfg = exp.settings

@@ -12,7 +12,7 @@ import time
 from ..data.code_task_corpora import write_code_task
 from ..data.safe_dialogue_corpora import write_safe_dialogue
 from ..records import provenance, write_json
-from ._cli import load_kinds, main_with_config_errors, parser
+from ._cli import add_record_arguments, load_kinds, main_with_config_errors, parser
 
 WRITERS = {"data_dialogue": write_safe_dialogue, "data_code": write_code_task}
 
@@ -21,8 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
     p.add_argument("--experiment", required=True, metavar="YAML", help="experiments/data_dialogue.yaml or experiments/data_code.yaml")
     p.add_argument("--out", required=True, metavar="DIR", help="folder that receives one hub-like folder per dataset")
-    p.add_argument("--metrics", required=True, metavar="JSON", help="where to write row counts and generation checks")
-    p.add_argument("--run-info", required=True, metavar="JSON", help="where to write provenance (config, versions, time)")
+    add_record_arguments(p, "where to write row counts and generation checks")
     args = p.parse_args(argv)
     params, exp = load_kinds(args.params, args.experiment, tuple(WRITERS))
 

@@ -10,14 +10,13 @@ import time
 
 from ..records import provenance, write_json
 from ..toy.table1 import check_theorem, counterexample_metrics
-from ._cli import load, main_with_config_errors, parser
+from ._cli import add_record_arguments, load, main_with_config_errors, parser
 
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
     p.add_argument("--experiment", required=True, metavar="YAML", help="experiment file, e.g. experiments/table1.yaml")
-    p.add_argument("--metrics", required=True, metavar="JSON", help="where to write the metrics")
-    p.add_argument("--run-info", required=True, metavar="JSON", help="where to write provenance (config, versions, time)")
+    add_record_arguments(p, "where to write the metrics")
     args = p.parse_args(argv)
     params, exp = load(args.params, args.experiment, "table1")
 
