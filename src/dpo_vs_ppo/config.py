@@ -93,7 +93,7 @@ def build(cls: type, data: Any, file: str, prefix: str = "", sources: dict[str, 
     """Build frozen dataclass ``cls`` from a mapping, strictly (no defaults, no extras)."""
     sources = sources or {}
     if not isinstance(data, dict):
-        raise ConfigError(file, prefix.rstrip(".") or "(top level)", f"expected a mapping, got {_show(data)}")
+        raise ConfigError(file, prefix.rstrip(".") or "(top level)", f"expected a mapping, got {show_value(data)}")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     for key in data:
@@ -131,11 +131,11 @@ def _coerce(tp: Any, value: Any, file: str, key: str, sources: dict[str, str]):
         return build(tp, value, file, key + ".", sources)
     if origin is Literal:
         if value not in args:
-            raise ConfigError(file, key, f"must be one of {', '.join(map(repr, args))}, got {_show(value)}")
+            raise ConfigError(file, key, f"must be one of {', '.join(map(repr, args))}, got {show_value(value)}")
         return value
     if origin is tuple:
         if not isinstance(value, list):
-            raise ConfigError(file, key, f"expected a list, got {_show(value)}")
+            raise ConfigError(file, key, f"expected a list, got {show_value(value)}")
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_coerce(args[0], v, file, f"{key}[{i}]", sources) for i, v in enumerate(value))
         if len(value) != len(args):
@@ -155,10 +155,11 @@ def _scalar(tp: Any, value: Any, file: str, key: str):
     if tp is str and isinstance(value, str):
         return value
     expected = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(tp, str(tp))
-    raise ConfigError(file, key, f"expected {expected}, got {_show(value)}")
+    raise ConfigError(file, key, f"expected {expected}, got {show_value(value)}")
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A value for an error message: its repr, cut to 40 characters, and its type."""
     text = repr(value)
     return f"{text if len(text) <= 40 else text[:37] + '...'} ({type(value).__name__})"
 

@@ -95,23 +95,25 @@ def code_contests_problems(rows: Iterable[dict], split: str, counter: SkipCounte
             incorrect_solutions=_python_solutions(row, "incorrect_solutions", name, split, i))
 
 
+def _paired_lists(row: dict, kind: str, keys: tuple[str, str], mismatch: str, name: str, split: str, i: int) -> tuple[list, list]:
+    """CodeContests' {key_a: [...], key_b: [...]} fields: both lists present and of equal length."""
+    block = row.get(kind)
+    if not isinstance(block, dict) or not all(isinstance(block.get(k), list) for k in keys):
+        raise DataError(name, split, i, f"field {kind!r} must be a mapping with {keys[0]!r} and {keys[1]!r} lists")
+    first, second = block[keys[0]], block[keys[1]]
+    if len(first) != len(second):
+        raise DataError(name, split, i, f"{kind} has " + mismatch.format(len(first), len(second)))
+    return first, second
+
+
 def _contest_tests(row: dict, kind: str, name: str, split: str, i: int) -> tuple[TestCase, ...]:
-    tests = row.get(kind)
-    if not isinstance(tests, dict) or not isinstance(tests.get("input"), list) or not isinstance(tests.get("output"), list):
-        raise DataError(name, split, i, f"field {kind!r} must be a mapping with 'input' and 'output' lists")
-    if len(tests["input"]) != len(tests["output"]):
-        raise DataError(name, split, i, f"{kind} has {len(tests['input'])} inputs but {len(tests['output'])} outputs")
-    return tuple(TestCase(str(a), str(b)) for a, b in zip(tests["input"], tests["output"]))
+    inputs, outputs = _paired_lists(row, kind, ("input", "output"), "{} inputs but {} outputs", name, split, i)
+    return tuple(TestCase(str(a), str(b)) for a, b in zip(inputs, outputs))
 
 
 def _python_solutions(row: dict, kind: str, name: str, split: str, i: int) -> tuple[Solution, ...]:
-    block = row.get(kind)
-    if not isinstance(block, dict) or not isinstance(block.get("language"), list) or not isinstance(block.get("solution"), list):
-        raise DataError(name, split, i, f"field {kind!r} must be a mapping with 'language' and 'solution' lists")
-    if len(block["language"]) != len(block["solution"]):
-        raise DataError(name, split, i, f"{kind} has {len(block['language'])} language codes for {len(block['solution'])} programs")
-    unknown = sorted({code for code in block["language"] if code not in CONTESTS_LANGUAGES})
+    languages, programs = _paired_lists(row, kind, ("language", "solution"), "{} language codes for {} programs", name, split, i)
+    unknown = sorted({code for code in languages if code not in CONTESTS_LANGUAGES})
     if unknown:
         raise DataError(name, split, i, f"{kind} has unknown language code(s) {unknown} (known: {sorted(CONTESTS_LANGUAGES)})")
-    return tuple(Solution(code, CONTESTS_LANGUAGES[lang]) for lang, code in zip(block["language"], block["solution"])
-                 if lang in PYTHON_CODES)
+    return tuple(Solution(code, CONTESTS_LANGUAGES[lang]) for lang, code in zip(languages, programs) if lang in PYTHON_CODES)

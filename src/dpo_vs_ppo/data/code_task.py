@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -167,8 +168,6 @@ def run_trusted(program: str, stdin: str) -> str:
 
 @contextlib.contextmanager
 def _stdin(text: str):
-    import sys
-
     saved, sys.stdin = sys.stdin, io.StringIO(text)
     try:
         yield

@@ -16,8 +16,10 @@ counted skip when the loader's docstring says so; :class:`SkipCounter` records i
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -133,8 +135,5 @@ def record_from_plain(cls: type, row: dict):
 
 def read_records(path, cls: type) -> list:
     """Records of type ``cls`` from a JSON Lines file that a prepare stage wrote."""
-    import json
-    from pathlib import Path
-
     with Path(path).open(encoding="utf-8") as handle:
         return [record_from_plain(cls, json.loads(line)) for line in handle if line.strip()]

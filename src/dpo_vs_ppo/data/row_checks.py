@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ..config import show_value
 from .records import DataError, SkipCounter
 
 
@@ -35,7 +36,7 @@ def text(row: dict, key: str, dataset: str, split: str, index: int) -> str:
     """A string field (possibly empty: emptiness is the caller's policy)."""
     value = row.get(key)
     if not isinstance(value, str):
-        raise DataError(dataset, split, index, f"field {key!r} must be a string, got {_show(value)}")
+        raise DataError(dataset, split, index, f"field {key!r} must be a string, got {show_value(value)}")
     return value
 
 
@@ -43,7 +44,7 @@ def choice(row: dict, key: str, allowed: tuple, dataset: str, split: str, index:
     """A label field that must take one of ``allowed`` values (bools are not ints here)."""
     value = row.get(key)
     if isinstance(value, bool) != isinstance(allowed[0], bool) or value not in allowed:
-        raise DataError(dataset, split, index, f"field {key!r} must be one of {list(allowed)}, got {_show(value)}")
+        raise DataError(dataset, split, index, f"field {key!r} must be one of {list(allowed)}, got {show_value(value)}")
     return value
 
 
@@ -56,8 +57,3 @@ def json_field(row: dict, key: str, dataset: str, split: str, index: int) -> Any
         return json.loads(raw)
     except json.JSONDecodeError as err:
         raise DataError(dataset, split, index, f"field {key!r} is not valid JSON ({err.msg} at char {err.pos})") from None
-
-
-def _show(value: Any) -> str:
-    shown = repr(value)
-    return f"{shown[:40]}... ({type(value).__name__})" if len(shown) > 40 else f"{shown} ({type(value).__name__})"
