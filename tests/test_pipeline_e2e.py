@@ -69,12 +69,49 @@ def test_dvc_repro_builds_the_synthetic_data_and_the_tiny_models_offline(smoke_c
     assert records["origin"] == "synthetic" and records["files"]["apps_test"]["kept"] == 9
 
 
+TRAINED = ["sft_alpaca", "sft_safe", "reward", "dpo", "ppo_dialogue_baseline", "ppo_dialogue_adv_norm",
+           "ppo_dialogue_large_batch", "ppo_dialogue", "dpo_iter_1", "dpo_iter_2", "dpo_iter_3", "dpo_iter_4"]
+
+
+def test_dvc_repro_trains_every_model_of_the_dialogue_chain(smoke_copy):
+    from dpo_vs_ppo.models import load_policy, load_scalar_model
+
+    for name in TRAINED:
+        folder = smoke_copy / "artifacts/checkpoints/dialogue" / name
+        model = (load_scalar_model if name == "reward" else load_policy)(str(folder))
+        assert model.config.hidden_size == 32, name
+        run_info = json.loads((smoke_copy / "results" / _results(name) / "run.json").read_text())
+        assert run_info["trl_config"]["seed"] == 0 and run_info["ranks_in_sync"] is True
+        assert run_info["versions"]["trl"] == "1.12.0"
+    assert not (smoke_copy / ".resume").exists() or not any((smoke_copy / ".resume").iterdir())
+
+
+def test_each_ppo_factor_switch_is_visible_in_the_logged_metrics(smoke_copy):
+    import csv
+
+    expected = {"ppo_dialogue_baseline": (0, 0), "ppo_dialogue_adv_norm": (1, 0), "ppo_dialogue_large_batch": (1, 0),
+                "ppo_dialogue": (1, 1)}
+    for name, (whiten, ema) in expected.items():
+        with open(smoke_copy / f"results/{name}/steps.csv") as handle:
+            rows = list(csv.DictReader(handle))
+        assert {(int(r["whiten_advantages"]), int(r["ref_ema"])) for r in rows} == {(whiten, ema)}
+        assert {int(r["optimizer_steps"]) for r in rows} == {4}  # 1 PPO epoch x 4 minibatches
+        assert all(float(r["adv/std_used"]) == pytest.approx(1.0, abs=1e-3) for r in rows) == bool(whiten)
+        assert ("ref/distance_from_sft" in rows[0]) == bool(ema)
+
+
+def _results(name: str) -> str:
+    return {"reward": "reward_dialogue", "dpo": "dpo_dialogue"}.get(name, name)
+
+
 def test_dvc_metrics_and_plots_are_declared(smoke_copy):
     metrics = json.loads(run(["dvc", "metrics", "show", "--json"], smoke_copy))
     files = next(iter(metrics.values()))["data"]
     assert {"results/table1/metrics.json", "results/figure1/metrics.json"} <= set(files)
+    assert {f"results/{_results(n)}/metrics.json" for n in TRAINED} <= set(files)
     plots = run(["dvc", "plots", "show", "--json", "-o", str(smoke_copy / "plots_html")], smoke_copy)
     assert "results/figure1/ood_mass.csv" in plots and "reports/figure1_heatmaps.png" in plots
+    assert all(f"results/{_results(n)}/steps.csv" in plots for n in TRAINED)
 
 
 def test_changing_one_experiment_reruns_only_its_branch(smoke_copy):

@@ -8,6 +8,7 @@ live in ``experiments/*.yaml``; a missing key is an error.
 from .data import CodeDataSettings, CodeTaskSettings, DialogueDataSettings, HubSource, SafeDialogueSettings
 from .models import LlamaSize, ModelFamily, ModelSettings
 from .toy import Figure1Settings, Table1Settings, TheoremCheckSettings
+from .training import DPOIterSettings, DPOSettings, Optimisation, PPOSettings, RewardSettings, SFTSettings
 
 #: Which settings type each kind of experiment file holds; a file names its kind under `stage:`.
 SETTINGS_BY_STAGE: dict[str, type] = {
@@ -16,8 +17,14 @@ SETTINGS_BY_STAGE: dict[str, type] = {
     "data_dialogue": DialogueDataSettings,
     "data_code": CodeDataSettings,
     "models": ModelSettings,
+    "sft": SFTSettings,
+    "reward": RewardSettings,
+    "dpo": DPOSettings,
+    "ppo": PPOSettings,
+    "dpo_iter": DPOIterSettings,
 }
 
-__all__ = ["SETTINGS_BY_STAGE", "CodeDataSettings", "CodeTaskSettings", "DialogueDataSettings", "Figure1Settings",
-           "HubSource", "LlamaSize", "ModelFamily", "ModelSettings", "SafeDialogueSettings", "Table1Settings",
+__all__ = ["SETTINGS_BY_STAGE", "CodeDataSettings", "CodeTaskSettings", "DPOIterSettings", "DPOSettings",
+           "DialogueDataSettings", "Figure1Settings", "HubSource", "LlamaSize", "ModelFamily", "ModelSettings",
+           "Optimisation", "PPOSettings", "RewardSettings", "SFTSettings", "SafeDialogueSettings", "Table1Settings",
            "TheoremCheckSettings"]

@@ -1,0 +1,74 @@
+"""What the training stages share: model arguments, checkpoints, and the run record."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from ..models import load_tokenizer
+from ..records import provenance, read_json, to_plain, write_json
+from ..training.step_log import write_step_log
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--models", required=True, metavar="DIR",
+                   help="the models stage output: model_refs.json names the tokenizer and the base models")
+    p.add_argument("--out", required=True, metavar="DIR", help="where to save the trained model (and its tokenizer)")
+    p.add_argument("--steps", required=True, metavar="CSV", help="step log, one row per logged step (a DVC plot)")
+
+
+def model_refs(models_dir: str) -> dict[str, str]:
+    """Folder-or-hub-id of the tokenizer, base policy and base reward model (models stage)."""
+    path = Path(models_dir) / "model_refs.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run the models stage first (dvc repro models)")
+    return read_json(path)
+
+
+def tokenizer_for(models_dir: str, padding_side: str = "right"):
+    return load_tokenizer(model_refs(models_dir)["tokenizer"], padding_side=padding_side)
+
+
+def save_checkpoint(trainer, model, tokenizer, out: str) -> None:
+    """The trained model and its tokenizer, loadable with from_pretrained (written by the main process)."""
+    trainer.accelerator.wait_for_everyone()
+    if trainer.accelerator.is_main_process:
+        trainer.accelerator.unwrap_model(model).save_pretrained(out)
+        tokenizer.save_pretrained(out)
+
+
+def ranks_in_sync(trainer, model) -> bool:
+    """Whether every process ends with the same weights (a checksum gathered from each): the proof that a
+    multi-process run trained one model, not unsynchronised copies (../stack.md Sec. 1)."""
+    import torch
+
+    accelerator = trainer.accelerator
+    checksum = sum(p.detach().double().sum() for p in accelerator.unwrap_model(model).parameters())
+    sums = accelerator.gather(torch.tensor([float(checksum)], dtype=torch.float64, device=accelerator.device))
+    return bool(torch.allclose(sums, sums[0].expand_as(sums), rtol=1e-9, atol=0.0))
+
+
+def supervised_sizes(trainer) -> dict:
+    """The batch arithmetic a supervised trainer actually ran with."""
+    a = trainer.args
+    world = trainer.accelerator.num_processes
+    return {"world_size": world, "per_device_batch_size": a.per_device_train_batch_size,
+            "gradient_accumulation_steps": a.gradient_accumulation_steps,
+            "global_batch_size": a.per_device_train_batch_size * a.gradient_accumulation_steps * world}
+
+
+def write_run_records(args, params, exp, trainer, rows: list[dict], metrics: dict, start: float,
+                      derived: dict | None = None, model=None) -> None:
+    """Metrics, step log and provenance (resolved settings, the TRL config dict, derived sizes, seed,
+    and whether all processes hold the same weights). Every process must call it (it gathers)."""
+    in_sync = ranks_in_sync(trainer, model if model is not None else trainer.model)
+    if not trainer.accelerator.is_main_process:
+        return
+    wall = time.perf_counter() - start
+    write_step_log(args.steps, rows)
+    write_json(args.metrics, metrics)  # no wall time here: same seed, same metrics
+    record = provenance(params, exp, wall)
+    record.update(seed=exp.settings.seed, world_size=trainer.accelerator.num_processes, ranks_in_sync=in_sync,
+                  derived=derived or supervised_sizes(trainer), trl_config=to_plain(trainer.args.to_dict()))
+    write_json(args.run_info, record)

@@ -1,0 +1,58 @@
+"""Stage dpo: Direct Preference Optimisation from an SFT checkpoint (TRL DPOTrainer).
+
+The reference model is a frozen copy of the starting policy (paper Eq. 7), loaded explicitly.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .. import trl_bridge
+from ..data.records import PreferencePair, read_records
+from ..models import load_policy
+from ..training.datasets import preference_dataset
+from ..training.runtime import prepare_process
+from ..training.step_log import StepLogCallback, last_value
+from ._cli import add_record_arguments, load, main_with_config_errors, parser
+from ._training import add_model_arguments, save_checkpoint, tokenizer_for, write_run_records
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = parser(__doc__)
+    p.add_argument("--experiment", required=True, metavar="YAML", help="an experiment file of stage 'dpo'")
+    p.add_argument("--train", required=True, metavar="JSONL", help="preference pairs")
+    p.add_argument("--init", required=True, metavar="DIR", help="the starting policy (an SFT checkpoint); also the reference")
+    add_model_arguments(p)
+    add_record_arguments(p, "where to write the final loss, reward margin and accuracy")
+    args = p.parse_args(argv)
+    params, exp = load(args.params, args.experiment, "dpo")
+    prepare_process(exp.settings.seed)
+
+    start = time.perf_counter()
+    tokenizer = tokenizer_for(args.models)
+    pairs = read_records(args.train, PreferencePair)
+    trainer, log = train_dpo(exp.settings, args.init, tokenizer, pairs, args.out)
+    save_checkpoint(trainer, trainer.model, tokenizer, args.out)
+    metrics = dpo_metrics(trainer, log, pairs)
+    write_run_records(args, params, exp, trainer, log.rows, metrics, start)
+    trainer.accelerator.print(f"dpo: {len(pairs)} pairs, loss {metrics['final_loss']}, margin {metrics['final_reward_margin']}")
+
+
+def train_dpo(settings, init: str, tokenizer, pairs: list[PreferencePair], out: str):
+    """DPO from the checkpoint ``init`` with a frozen copy of it as reference; returns (trainer, step log)."""
+    log = StepLogCallback()
+    trainer = trl_bridge.dpo_trainer(settings, load_policy(init), load_policy(init), tokenizer,
+                                     preference_dataset(pairs), out, [log])
+    trainer.train()
+    return trainer, log
+
+
+def dpo_metrics(trainer, log: StepLogCallback, pairs: list) -> dict:
+    return {"pairs": len(pairs), "optimizer_steps": trainer.state.global_step,
+            "final_loss": last_value(log.rows, "loss"),
+            "final_reward_margin": last_value(log.rows, "rewards/margins"),
+            "final_reward_accuracy": last_value(log.rows, "rewards/accuracies")}
+
+
+if __name__ == "__main__":
+    main_with_config_errors(main)

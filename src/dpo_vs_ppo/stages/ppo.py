@@ -1,0 +1,122 @@
+"""Stage ppo: PPO from an SFT checkpoint against a learned reward model (TRL PPOTrainer, with the
+paper's three factors and settings added in trl_bridge.py).
+
+The value model starts from the reward model (DeepSpeed-Chat's choice; the paper, built on
+DeepSpeed-Chat, does not say otherwise); the reference is a frozen copy of the SFT policy, or its EMA.
+Every ``save_every`` updates the stage saves a resume state under ``--resume-dir``; an interrupted run
+(even ``kill -9``) continues from there on the next ``dvc repro`` (training/ppo_resume.py).
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from .. import trl_bridge
+from ..data.records import PreferencePair, read_records
+from ..models import load_policy, load_scalar_model, parameter_count
+from ..records import to_plain
+from ..training.datasets import ppo_prompt_dataset, unique_prompts
+from ..training.ppo_resume import ResumeState, fingerprint
+from ..training.runtime import prepare_process, world_size
+from ..config import ConfigError
+from ._cli import add_record_arguments, load, main_with_config_errors, parser
+from ._training import add_model_arguments, save_checkpoint, tokenizer_for, write_run_records
+
+#: Above this size the EMA reference's distance from the SFT model is not logged (it needs a full copy).
+DISTANCE_MAX_PARAMETERS = 50_000_000
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = parser(__doc__)
+    p.add_argument("--experiment", required=True, metavar="YAML", help="an experiment file of stage 'ppo'")
+    p.add_argument("--prompts", required=True, metavar="JSONL", help="preference pairs whose distinct prompts PPO samples")
+    p.add_argument("--policy", required=True, metavar="DIR", help="the SFT checkpoint: initial policy and reference")
+    p.add_argument("--reward", required=True, metavar="DIR", help="the reward-model checkpoint (also the value init)")
+    p.add_argument("--resume-dir", required=True, metavar="DIR", help="resume state (not a DVC output; removed at the end)")
+    add_model_arguments(p)
+    add_record_arguments(p, "where to write the run summary (scores, KL, steps, factor switches)")
+    args = p.parse_args(argv)
+    params, exp = load(args.params, args.experiment, "ppo")
+    s = exp.settings
+    prepare_process(s.seed)
+    world = world_size()
+    if problem := trl_bridge.ppo_batch_problem(s, world):
+        raise ConfigError(args.experiment, "settings.rollout_batch_size", problem)
+
+    start = time.perf_counter()
+    tokenizer = tokenizer_for(args.models, padding_side="left")
+    policy, ref = load_policy(args.policy), load_policy(args.policy)
+    prompts = unique_prompts(read_records(args.prompts, PreferencePair))
+    if len(prompts) < s.rollout_batch_size:  # TRL's drop_last loader would then yield nothing, forever
+        raise ConfigError(args.experiment, "settings.rollout_batch_size", f"{s.rollout_batch_size} is more than the "
+                          f"{len(prompts)} distinct prompts of {args.prompts}")
+    dataset = ppo_prompt_dataset(prompts, tokenizer, policy.config.max_position_embeddings - s.response_length)
+    rows: list[dict] = []
+    distance = reference_distance(ref) if s.ref_ema and parameter_count(ref) <= DISTANCE_MAX_PARAMETERS else None
+
+    def on_update(trainer, row):
+        if distance is not None:
+            row["ref/distance_from_sft"] = distance()
+        rows.append(row)
+        if row["update"] % s.save_every == 0 and row["update"] < trainer.total_updates:
+            resume.save(row["update"], rows)
+
+    trainer = trl_bridge.ppo_trainer(s, policy, ref, load_scalar_model(args.reward), load_scalar_model(args.reward),
+                                     tokenizer, dataset, args.out, world, on_update)
+    trainer.total_updates = total = trainer.args.num_total_batches
+    resume = ResumeState(trainer, args.resume_dir, fingerprint(
+        {"settings": to_plain(s), "world": world}, [args.policy, args.reward, args.prompts, args.models]))
+    done, rows[:] = resume.restore()
+    trainer.update_offset = done
+    if done < total:
+        trainer.train(remaining_updates=total - done)
+    # DEVIATION: the paper keeps the checkpoint with the best validation reward or pass@k (App. A.2); we keep
+    # the last one: selecting on the evaluation set's metric needs the evaluation stages.
+    save_checkpoint(trainer, trainer.accelerator.unwrap_model(trainer.model).policy, tokenizer, args.out)
+    write_run_records(args, params, exp, trainer, rows, ppo_metrics(s, rows, len(prompts), done), start,
+                      derived_sizes(trainer))
+    resume.discard()
+    trainer.accelerator.print(f"ppo: {len(rows)} updates over {len(prompts)} prompts, score {rows[0]['objective/scores']:.3f} -> "
+          f"{rows[-1]['objective/scores']:.3f}" + (f" (resumed after update {done})" if done else ""))
+
+
+def derived_sizes(trainer) -> dict:
+    """TRL's batch arithmetic as it ran (rollout, minibatch and micro-batch sizes, updates, episodes)."""
+    names = ("world_size", "batch_size", "local_batch_size", "mini_batch_size", "local_mini_batch_size",
+             "micro_batch_size", "num_total_batches", "total_episodes", "gradient_accumulation_steps")
+    return {**{k: getattr(trainer.args, k) for k in names},
+            "accumulation_steps_per_optimizer_step": trainer.accelerator.gradient_accumulation_steps}
+
+
+def reference_distance(ref):
+    """A function giving ||ref - ref_0|| / ||ref_0|| over all parameters: how far the EMA has moved it."""
+    initial = [p.detach().clone() for p in ref.parameters()]
+    norm = torch.sqrt(sum((p.double() ** 2).sum() for p in initial)).item()
+
+    def distance() -> float:
+        squared = sum(((p.detach() - q).double() ** 2).sum() for p, q in zip(ref.parameters(), initial))
+        return float(torch.sqrt(squared).item() / norm)
+    return distance
+
+
+def ppo_metrics(s, rows: list[dict], prompts: int, resumed_from: int) -> dict:
+    """Run summary: factor switches, sizes, and the score and KL at the start and the end (mean of a tenth)."""
+    tenth = max(1, len(rows) // 10)
+
+    def mean(key, part):
+        values = [r[key] for r in part if r.get(key) is not None]
+        return round(sum(values) / len(values), 4) if values else None
+    first, last = rows[:tenth], rows[-tenth:]
+    return {"whiten_advantages": s.whiten_advantages, "ref_ema": s.ref_ema, "ref_ema_eta": s.ref_ema_eta,
+            "rollout_batch_size": s.rollout_batch_size, "num_mini_batches": s.num_mini_batches, "prompts": prompts,
+            "updates": len(rows), "optimizer_steps": sum(r["optimizer_steps"] for r in rows),
+            "response_tokens": sum(r.get("response/tokens", 0) for r in rows),
+            "score_first": mean("objective/scores", first), "score_last": mean("objective/scores", last),
+            "kl_last": mean("objective/kl", last), "adv_std_used_last": mean("adv/std_used", last),
+            "ref_distance_last": mean("ref/distance_from_sft", last), "resumed_from_update": resumed_from}
+
+
+if __name__ == "__main__":
+    main_with_config_errors(main)

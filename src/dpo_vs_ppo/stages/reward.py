@@ -1,0 +1,55 @@
+"""Stage reward: a Bradley-Terry reward model on preference pairs (TRL RewardTrainer).
+
+Starts from the scalar-head base model of ``--models`` (paper: Llama-2-7B with a score head). Reports
+the training loss and the pairwise accuracy on ``--test`` pairs (chosen scored above rejected).
+"""
+
+from __future__ import annotations
+
+import time
+
+from .. import trl_bridge
+from ..data.records import PreferencePair, read_records
+from ..models import load_scalar_model
+from ..training.datasets import preference_dataset
+from ..training.runtime import prepare_process
+from ..training.sampling import score_responses
+from ..training.step_log import StepLogCallback, last_value
+from ._cli import add_record_arguments, load, main_with_config_errors, parser
+from ._training import add_model_arguments, model_refs, save_checkpoint, tokenizer_for, write_run_records
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = parser(__doc__)
+    p.add_argument("--experiment", required=True, metavar="YAML", help="an experiment file of stage 'reward'")
+    p.add_argument("--train", required=True, metavar="JSONL", help="preference pairs to fit")
+    p.add_argument("--test", required=True, metavar="JSONL", help="held-out pairs for the accuracy")
+    add_model_arguments(p)
+    add_record_arguments(p, "where to write loss and held-out pairwise accuracy")
+    args = p.parse_args(argv)
+    params, exp = load(args.params, args.experiment, "reward")
+    s = exp.settings
+    prepare_process(s.seed)
+
+    start = time.perf_counter()
+    tokenizer = tokenizer_for(args.models)
+    model = load_scalar_model(model_refs(args.models)["reward"])
+    pairs = read_records(args.train, PreferencePair)
+    log = StepLogCallback()
+    trainer = trl_bridge.reward_trainer(s, model, tokenizer, preference_dataset(pairs), args.out, [log])
+    trainer.train()
+    save_checkpoint(trainer, trainer.model, tokenizer, args.out)
+    test = read_records(args.test, PreferencePair)
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    prompts = [t.prompt for t in test]
+    chosen = score_responses(model, tokenizer, prompts, [t.chosen for t in test], batch_size=64)
+    rejected = score_responses(model, tokenizer, prompts, [t.rejected for t in test], batch_size=64)
+    accuracy = sum(c > r for c, r in zip(chosen, rejected)) / len(test)
+    metrics = {"pairs": len(pairs), "optimizer_steps": trainer.state.global_step,
+               "final_loss": last_value(log.rows, "loss"), "test_pairs": len(test), "test_accuracy": round(accuracy, 4)}
+    write_run_records(args, params, exp, trainer, log.rows, metrics, start)
+    trainer.accelerator.print(f"reward: {len(pairs)} pairs, loss {metrics['final_loss']}, held-out accuracy {accuracy:.3f}")
+
+
+if __name__ == "__main__":
+    main_with_config_errors(main)

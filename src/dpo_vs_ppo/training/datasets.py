@@ -1,0 +1,30 @@
+"""Our records in the dataset formats TRL's trainers take (../stack.md Sec. 3, "Minimal code shapes")."""
+
+from __future__ import annotations
+
+from datasets import Dataset
+
+from ..data.records import PreferencePair, SFTExample
+
+
+def sft_dataset(examples: list[SFTExample]) -> Dataset:
+    """Prompt-completion rows (SFTTrainer appends EOS and, by default, trains on the completion only)."""
+    return Dataset.from_dict({"prompt": [e.prompt for e in examples], "completion": [e.completion for e in examples]})
+
+
+def preference_dataset(pairs: list[PreferencePair]) -> Dataset:
+    """Prompt/chosen/rejected rows (RewardTrainer and DPOTrainer)."""
+    return Dataset.from_dict({"prompt": [p.prompt for p in pairs], "chosen": [p.chosen for p in pairs],
+                              "rejected": [p.rejected for p in pairs]})
+
+
+def unique_prompts(pairs: list[PreferencePair]) -> list[str]:
+    """The distinct prompts of a preference set, in first-seen order (PPO's and DPO-Iter's prompt set)."""
+    return list(dict.fromkeys(p.prompt for p in pairs))
+
+
+def ppo_prompt_dataset(prompts: list[str], tokenizer, max_prompt_tokens: int) -> Dataset:
+    """Tokenised prompts with only an ``input_ids`` column, as PPOTrainer requires; prompts longer than
+    ``max_prompt_tokens`` keep their end (the last turn and the "Assistant:" cue matter most)."""
+    ids = [row[-max_prompt_tokens:] for row in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
+    return Dataset.from_dict({"input_ids": ids})

@@ -1,0 +1,49 @@
+"""Process set-up shared by the training stages: offline, quiet, seeded, and honest about processes."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TRL_EXPERIMENTAL_SILENCE": "1",
+               "TOKENIZERS_PARALLELISM": "false", "WANDB_DISABLED": "true"}
+
+
+def prepare_process(seed: int, offline: bool = True) -> None:
+    """Seed every generator, and keep the process off the network unless the profile loads hub ids."""
+    if offline:
+        for key, value in OFFLINE_ENV.items():
+            os.environ.setdefault(key, value)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def world_size() -> int:
+    """Processes taking part, as accelerate sees them; refuses a launch it would silently split.
+
+    Under torchrun or ``accelerate launch`` on CPU without ACCELERATE_USE_CPU=1, accelerate reports one
+    process per rank, and TRL's PPOTrainer then runs unsynchronised copies (../stack.md Sec. 1).
+    """
+    from accelerate import PartialState
+    from accelerate.utils import parse_flag_from_env
+
+    from ..config import ConfigError
+
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    # As accelerate's AcceleratorState (which TRL's PPOTrainer builds) reads it: only this flag selects
+    # the multi-process CPU (gloo) state.
+    seen = PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU")).num_processes
+    if launched != seen:
+        raise ConfigError("environment", "ACCELERATE_USE_CPU", f"launched with WORLD_SIZE={launched} but accelerate "
+                          f"sees {seen} process(es); on CPU set ACCELERATE_USE_CPU=1 (README, 'Distributed runs')")
+    return seen
+
+
+def is_main_process() -> bool:
+    from accelerate import PartialState
+
+    return PartialState().is_main_process

@@ -1,0 +1,52 @@
+"""Sampling responses from a policy and scoring them with a scalar-head model, outside any trainer."""
+
+from __future__ import annotations
+
+import torch
+
+
+@torch.no_grad()
+def sample_responses(policy, tokenizer, prompts: list[str], n: int, max_new_tokens: int, temperature: float,
+                     top_k: int, batch_size: int) -> tuple[list[list[str]], int]:
+    """``n`` sampled responses per prompt (text after the prompt, up to and without EOS), and the number
+    of tokens generated (EOS included, padding not).
+
+    Prompts are left-padded, as for PPO rollouts; sampling uses the global torch generator, so the
+    caller's seed fixes the result.
+    """
+    side, tokenizer.padding_side = tokenizer.padding_side, "left"
+    out: list[list[str]] = []
+    generated_tokens = 0
+    try:
+        policy.eval()
+        for start in range(0, len(prompts), batch_size):
+            chunk = prompts[start:start + batch_size]
+            enc = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
+            generated = policy.generate(**enc, do_sample=True, temperature=temperature, top_k=top_k, top_p=1.0,
+                                        max_new_tokens=max_new_tokens, num_return_sequences=n,
+                                        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+            new = generated[:, enc["input_ids"].shape[1]:]
+            generated_tokens += int((new != tokenizer.pad_token_id).sum())
+            texts = tokenizer.batch_decode(new, skip_special_tokens=True)
+            out += [texts[i * n:(i + 1) * n] for i in range(len(chunk))]
+    finally:
+        tokenizer.padding_side = side
+    return out, generated_tokens
+
+
+@torch.no_grad()
+def score_responses(model, tokenizer, prompts: list[str], responses: list[str], batch_size: int) -> list[float]:
+    """The scalar model's score of each prompt + response + EOS, read at the EOS (as TRL's RewardTrainer
+    trains it and PPO queries it)."""
+    side, tokenizer.padding_side = tokenizer.padding_side, "right"
+    scores: list[float] = []
+    try:
+        model.eval()
+        for start in range(0, len(prompts), batch_size):
+            texts = [p + r + tokenizer.eos_token for p, r in zip(prompts[start:start + batch_size],
+                                                                 responses[start:start + batch_size])]
+            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+            scores += model(**enc).logits[:, 0].float().tolist()
+    finally:
+        tokenizer.padding_side = side
+    return scores

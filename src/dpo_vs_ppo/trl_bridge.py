@@ -1,0 +1,306 @@
+"""The one door to TRL 1.12: every trainer config is built here, field by field, and the paper's PPO
+factors that TRL lacks are added here, in one place. No other module imports ``trl``.
+
+Every paper-relevant TRL field is set explicitly from our settings (nothing is left to a TRL default
+that a release could move; tests/golden/ snapshots the resolved configs). What we add to TRL's
+``PPOTrainer`` (trl.experimental.ppo, removed in TRL 1.13), each with its reason:
+
+1. **One optimizer step per minibatch** (the paper; DeepSpeed-Chat, ReaLHF). TRL's Accelerator
+   accumulates over the whole local rollout batch, so it steps once per PPO epoch whatever
+   ``num_mini_batches`` is (huggingface/trl#5645). We set the accumulation to one minibatch and stop
+   accelerate from forcing extra syncs at the end of the prompt dataloader. (After construction,
+   ``args.gradient_accumulation_steps`` therefore counts micro-batches per *minibatch*; the rollout
+   batch sizes TRL derived from it at construction are unchanged.)
+2. **Advantage normalisation switch** (paper Sec. 5, "Adv.Norm."). TRL always whitens advantages
+   through the module function ``masked_whiten``; during ``train()`` we swap it for a wrapper that
+   records advantage statistics and, when the switch is off, returns the advantages unchanged. The
+   wrapper dispatches on ``shift_mean`` so TRL's reward whitening (its only other caller) is untouched.
+3. **Reference-model EMA** (paper Sec. 5, "Ref.EMA"): ref <- eta*policy + (1-eta)*ref after each update,
+   with TRL's own ``SyncRefModelCallback`` arithmetic (ZeRO-3 aware), unwrapped to the policy.
+4. **Paper sampling and reward settings** TRL hard-codes or lacks: top-k (TRL samples with top_k=0),
+   reward clipping to +-clip, and separate actor/critic learning rates (two AdamW parameter groups).
+   With top-k on, rollout log-probs are taken from the full tempered distribution (as the reference
+   and training forwards are), not from generate()'s truncated scores (see ``generate`` below).
+5. **Speed**: TRL calls ``gc.collect()`` twice per update, about half of a tiny CPU update (README,
+   "Speed"). We ``gc.freeze()`` the long-lived objects first, so each collection only scans the
+   update's own garbage. Results are unchanged: collection never alters tensors.
+
+Items 2 and 4 swap module globals of ``trl.experimental.ppo.ppo_trainer`` only while ``train()`` runs
+(``_paper_patches``); ``train()`` looks these names up at call time, so we need not copy its 350 lines.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # PPO lives in trl.experimental, which warns on import
+
+import torch  # noqa: E402
+from transformers import TrainerCallback  # noqa: E402
+from trl import DPOConfig, DPOTrainer, RewardConfig, RewardTrainer, SFTConfig, SFTTrainer  # noqa: E402
+from trl.experimental.ppo import PPOConfig, PPOTrainer  # noqa: E402
+from trl.experimental.ppo import ppo_trainer as ppo_module  # noqa: E402
+from trl.trainer.callbacks import SyncRefModelCallback  # noqa: E402
+
+from .settings.training import DPOSettings, Optimisation, PPOSettings, RewardSettings, SFTSettings  # noqa: E402
+from .training.step_log import quiet_progress  # noqa: E402
+
+#: The TRL release this module is written against; tests/test_stack_guard.py fails if it moves.
+TRL_VERSION = "1.12.0"
+
+#: TRL's own PPO classes, for the benchmark's "bare TRL" arm and the tests' comparisons.
+StockPPOConfig, StockPPOTrainer = PPOConfig, PPOTrainer
+
+
+# ----------------------------------------------------------------------------- supervised trainers
+
+
+def _training_arguments(optim: Optimisation, seed: int, output_dir: str) -> dict:
+    """TrainingArguments fields every supervised stage sets, CPU-sane (../stack.md Sec. 3)."""
+    return dict(
+        output_dir=output_dir, learning_rate=optim.learning_rate, num_train_epochs=optim.epochs,
+        per_device_train_batch_size=optim.per_device_batch_size,
+        gradient_accumulation_steps=optim.gradient_accumulation_steps, lr_scheduler_type=optim.lr_scheduler,
+        warmup_steps=optim.warmup_steps, weight_decay=optim.weight_decay, max_grad_norm=optim.max_grad_norm,
+        optim="adamw_torch", adam_beta1=0.9, adam_beta2=0.999, adam_epsilon=1e-8,
+        seed=seed, data_seed=seed, bf16=optim.bf16, fp16=False, activation_checkpointing=False,
+        logging_steps=1, save_strategy="no", eval_strategy="no", report_to="none",
+        use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0, disable_tqdm=False,
+    )
+
+
+def sft_config(s: SFTSettings, output_dir: str) -> SFTConfig:
+    return SFTConfig(**_training_arguments(s.optim, s.seed, output_dir), max_length=s.max_length,
+                     completion_only_loss=s.completion_only_loss, packing=False, truncation_mode="keep_start")
+
+
+def reward_config(s: RewardSettings, output_dir: str) -> RewardConfig:
+    return RewardConfig(**_training_arguments(s.optim, s.seed, output_dir), max_length=s.max_length,
+                        center_rewards_coefficient=s.center_rewards_coefficient or None, disable_dropout=True)
+
+
+def dpo_config(s: DPOSettings, output_dir: str) -> DPOConfig:
+    return DPOConfig(**_training_arguments(s.optim, s.seed, output_dir), max_length=s.max_length, beta=s.beta,
+                     loss_type=[s.loss_type], label_smoothing=0.0, disable_dropout=True,
+                     precompute_ref_log_probs=False, sync_ref_model=False, truncation_mode="keep_start")
+
+
+def sft_trainer(s, model, tokenizer, dataset, output_dir, callbacks=()) -> SFTTrainer:
+    return quiet_progress(SFTTrainer(model=model, args=sft_config(s, output_dir), train_dataset=dataset,
+                                     processing_class=tokenizer, callbacks=list(callbacks)))
+
+
+def reward_trainer(s, model, tokenizer, dataset, output_dir, callbacks=()) -> RewardTrainer:
+    return quiet_progress(RewardTrainer(model=model, args=reward_config(s, output_dir), train_dataset=dataset,
+                                        processing_class=tokenizer, callbacks=list(callbacks)))
+
+
+def dpo_trainer(s, model, ref_model, tokenizer, dataset, output_dir, callbacks=()) -> DPOTrainer:
+    # The reference is passed explicitly: with ref_model=None TRL reloads it from the model's
+    # config path, which is wrong for a model changed in memory (../stack.md Sec. 3, pitfall 3).
+    return quiet_progress(DPOTrainer(model=model, ref_model=ref_model, args=dpo_config(s, output_dir),
+                                     train_dataset=dataset, processing_class=tokenizer, callbacks=list(callbacks)))
+
+
+# ----------------------------------------------------------------------------- PPO
+
+
+@dataclass
+class PaperPPOConfig(PPOConfig):
+    """TRL's PPOConfig plus the fields of the additions listed in the module docstring."""
+
+    whiten_advantages: bool = True
+    critic_learning_rate: float = 5e-6
+    top_k: int = 0
+    reward_clip: float = 0.0
+    sync_ref_model: bool = False  # the ref-EMA fields use DPOConfig's names, which SyncRefModelCallback reads
+    ref_model_mixup_alpha: float = 0.001
+    ref_model_sync_steps: int = 1
+
+
+def ppo_batch_problem(s: PPOSettings, world_size: int) -> str | None:
+    """Why the rollout batch cannot be split over ``world_size`` processes, or None if it can."""
+    per_rank, rest = divmod(s.rollout_batch_size, world_size)
+    if rest or per_rank % s.num_mini_batches or (per_rank // s.num_mini_batches) % s.per_device_batch_size:
+        return (f"rollout_batch_size {s.rollout_batch_size} does not split into {world_size} process(es) x "
+                f"{s.num_mini_batches} minibatches x whole per-device batches of {s.per_device_batch_size}")
+    return None
+
+
+# DEVIATION: no value normalisation. The paper uses "advantage normalisation + value normalisation"
+# (App. A.2; ReaLHF's running-moment value_norm). TRL 1.12 has none, and adding it means rewriting the
+# value loss inside PPOTrainer.train(), which this bridge deliberately does not copy. README, "Fidelity".
+def ppo_config(s: PPOSettings, output_dir: str, world_size: int, prompts: int) -> PaperPPOConfig:
+    """Map our settings to TRL's batch arithmetic: rollout = per_device x grad_accum x world."""
+    if problem := ppo_batch_problem(s, world_size):
+        raise ValueError(problem)
+    per_rank = s.rollout_batch_size // world_size
+    return PaperPPOConfig(
+        output_dir=output_dir, learning_rate=s.actor_learning_rate, critic_learning_rate=s.critic_learning_rate,
+        per_device_train_batch_size=s.per_device_batch_size,
+        gradient_accumulation_steps=per_rank // s.per_device_batch_size, num_mini_batches=s.num_mini_batches,
+        num_ppo_epochs=s.ppo_epochs, total_episodes=int(s.prompt_epochs * prompts),
+        local_rollout_forward_batch_size=min(64, per_rank), response_length=s.response_length,
+        temperature=s.temperature, top_k=s.top_k, stop_token="eos", missing_eos_penalty=s.missing_eos_penalty or None,
+        kl_coef=s.kl_coef, kl_estimator=s.kl_estimator, gamma=s.gamma, lam=s.lam, cliprange=s.cliprange,
+        cliprange_value=s.cliprange_value, vf_coef=s.vf_coef, whiten_rewards=False, reward_clip=s.reward_clip,
+        whiten_advantages=s.whiten_advantages, sync_ref_model=s.ref_ema, ref_model_mixup_alpha=s.ref_ema_eta,
+        ref_model_sync_steps=1, lr_scheduler_type="linear", warmup_steps=0, weight_decay=0.0, max_grad_norm=1.0,
+        optim="adamw_torch", adam_beta1=0.9, adam_beta2=0.999, adam_epsilon=1e-8, seed=s.seed, bf16=s.bf16,
+        fp16=False, activation_checkpointing=False, num_sample_generations=0, logging_steps=1, save_strategy="no",
+        report_to="none", use_cpu=not torch.cuda.is_available(), disable_tqdm=False, dataloader_num_workers=0,
+    )
+
+
+class PolicyRefEMACallback(SyncRefModelCallback):
+    """TRL's reference sync, given the policy: PPO hands callbacks its policy+value wrapper."""
+
+    def on_step_end(self, args, state, control, **kwargs):
+        wrapper = self.accelerator.unwrap_model(kwargs["model"]) if self.accelerator else kwargs["model"]
+        super().on_step_end(args, state, control, model=wrapper.policy)
+
+
+class _UpdateEndCallback(TrainerCallback):
+    """Runs after the EMA callback, so the row and any checkpoint see this update's reference."""
+
+    def __init__(self, trainer: PaperPPOTrainer):
+        self.trainer = trainer
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.trainer.finish_update()
+
+
+class PaperPPOTrainer(PPOTrainer):
+    """TRL's PPOTrainer with the additions of the module docstring; ``on_update(trainer, row)`` is
+    called after each update with that update's logged metrics (the stage writes logs and checkpoints)."""
+
+    #: Addition 5 on or off (the benchmark turns it off to attribute the speed-up).
+    freeze_gc = True
+
+    def __init__(self, *args, on_update: Callable[[PaperPPOTrainer, dict], None] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        a = self.args
+        # Addition 1: one optimizer step per minibatch (see module docstring).
+        # The same count sizes train()'s per-micro-batch stats arrays, which TRL allocates per *local batch*
+        # and fills per minibatch: without this, every "_avg" metric is diluted by num_mini_batches.
+        a.gradient_accumulation_steps = a.local_mini_batch_size // a.per_device_train_batch_size
+        self.accelerator.gradient_accumulation_steps = a.gradient_accumulation_steps
+        self.accelerator.gradient_state.plugin_kwargs["sync_with_dataloader"] = False
+        if self.is_deepspeed_enabled:  # DeepSpeed's engine counts its own accumulation boundaries
+            self.model.set_train_batch_size(a.mini_batch_size)
+        self.optimizer_steps = 0
+        self.optimizer.optimizer.register_step_post_hook(lambda *_: setattr(self, "optimizer_steps", self.optimizer_steps + 1))
+        if a.sync_ref_model:  # addition 3
+            self.add_callback(PolicyRefEMACallback(self.ref_model, self.accelerator))
+        self.add_callback(_UpdateEndCallback(self))
+        self.on_update, self.update_offset, self.advantage_stats, self._row = on_update, 0, {}, {}
+
+    def create_optimizer(self, model=None):
+        """Addition 4: actor and critic in separate AdamW parameter groups with their own learning rates."""
+        if self.optimizer is None:
+            a, wrapper = self.args, self.model
+            groups = [{"params": [p for p in wrapper.policy.parameters() if p.requires_grad], "lr": a.learning_rate},
+                      {"params": [p for p in wrapper.value_model.parameters() if p.requires_grad],
+                       "lr": a.critic_learning_rate}]
+            self.optimizer = torch.optim.AdamW(groups, betas=(a.adam_beta1, a.adam_beta2), eps=a.adam_epsilon,
+                                               weight_decay=a.weight_decay)
+        return self.optimizer
+
+    def train(self, remaining_updates: int | None = None):
+        """Run TRL's loop with the additions; ``remaining_updates`` shortens it after a resume."""
+        if remaining_updates is not None:
+            self.args.num_total_batches = remaining_updates
+        if self.freeze_gc:
+            gc.collect()
+            gc.freeze()  # addition 5
+        try:
+            with _paper_patches(self):
+                return super().train()
+        finally:
+            gc.unfreeze()
+
+    def log(self, logs: dict, start_time: float | None = None) -> None:
+        steps_before, self._steps_at_update_start = getattr(self, "_steps_at_update_start", 0), self.optimizer_steps
+        self._row = {"update": self.update_offset + self.state.global_step, **logs, **self.advantage_stats,
+                     "lr_critic": self.optimizer.param_groups[1]["lr"],
+                     "optimizer_steps": self.optimizer_steps - steps_before,
+                     "whiten_advantages": int(self.args.whiten_advantages), "ref_ema": int(self.args.sync_ref_model),
+                     "rollout_batch_size": self.args.batch_size, "num_mini_batches": self.args.num_mini_batches}
+        super().log(logs, start_time)
+
+    def finish_update(self) -> None:
+        if self.on_update is not None:
+            self.on_update(self, self._row)
+
+
+def _masked_stats(values: torch.Tensor, mask: torch.Tensor) -> tuple[float, float]:
+    kept = values[mask.bool()]
+    return kept.mean().item(), kept.std().item() if kept.numel() > 1 else 0.0
+
+
+@contextmanager
+def _paper_patches(trainer: PaperPPOTrainer):
+    """Swap four names in TRL's PPO module for the duration of train() (additions 2 and 4)."""
+    original_whiten, original_reward, original_gen_config = (ppo_module.masked_whiten, ppo_module.get_reward,
+                                                             ppo_module.GenerationConfig)
+    args = trainer.args
+
+    def masked_whiten(values, mask, shift_mean=True):
+        if not shift_mean:  # TRL's reward whitening: not ours to change
+            return original_whiten(values, mask, shift_mean=False)
+        out = original_whiten(values, mask) if args.whiten_advantages else values
+        before, after = _masked_stats(values, mask), _masked_stats(out, mask)
+        tokens = int(mask.sum().item())  # response tokens up to EOS on this process
+        trainer.advantage_stats.update({"adv/mean_raw": before[0], "adv/std_raw": before[1],
+                                        "adv/mean_used": after[0], "adv/std_used": after[1],
+                                        "response/tokens": tokens, "response/mean_length": tokens / len(values)})
+        return out
+
+    def get_reward(model, query_responses, pad_token_id, context_length):
+        logits, scores, lengths = original_reward(model, query_responses, pad_token_id, context_length)
+        if model is trainer.reward_model and args.reward_clip > 0:
+            trainer.advantage_stats["reward/clipped_fraction"] = (scores.abs() > args.reward_clip).float().mean().item()
+            scores = scores.clamp(-args.reward_clip, args.reward_clip)
+        return logits, scores, lengths
+
+    def generation_config(**kwargs):
+        return original_gen_config(**{**kwargs, "top_k": args.top_k})
+
+    # DEVIATION: under top-k, ReaLHF masks the training logits to the same top-k; we keep the full
+    # distribution for all three log-probs (the mass outside the top 200 tokens is what differs).
+    def generate(lm_backbone, queries, pad_token_id, generation_config):
+        # TRL takes rollout log-probs from generate()'s *processed* scores; with top-k those are the
+        # truncated distribution while the reference and training forwards use the full one, which biases
+        # the KL (measured: 4.5 nats at update 1, where policy == reference) and the PPO ratio. We return the
+        # raw logits / T, so all three log-probs are of the same full, tempered distribution; sampling
+        # still uses top-k.
+        context_length = queries.shape[1]
+        attention_mask = queries != pad_token_id
+        output = lm_backbone.generate(input_ids=torch.masked_fill(queries, ~attention_mask, 0),
+                                      attention_mask=attention_mask, generation_config=generation_config,
+                                      return_dict_in_generate=True, output_logits=True)
+        logits = torch.stack(output.logits, 1) / (args.temperature + 1e-7)
+        return torch.cat((queries, output.sequences[:, context_length:]), dim=1), logits
+
+    names = ("masked_whiten", "get_reward", "GenerationConfig", "generate")
+    originals = {name: getattr(ppo_module, name) for name in names}
+    for name, patched in zip(names, (masked_whiten, get_reward, generation_config, generate)):
+        setattr(ppo_module, name, patched)
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(ppo_module, name, original)
+
+
+def ppo_trainer(s: PPOSettings, policy, ref_policy, reward_model, value_model, tokenizer, prompts, output_dir,
+                world_size: int, on_update=None) -> PaperPPOTrainer:
+    """The paper's PPO on ``prompts`` (a dataset with only ``input_ids``; tokenizer padding on the left)."""
+    return quiet_progress(PaperPPOTrainer(
+        args=ppo_config(s, output_dir, world_size, len(prompts)), processing_class=tokenizer, model=policy,
+        ref_model=ref_policy, reward_model=reward_model, value_model=value_model, train_dataset=prompts,
+        eval_dataset=None, on_update=on_update))
