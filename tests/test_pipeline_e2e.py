@@ -128,3 +128,35 @@ def test_changing_one_experiment_reruns_only_its_branch(smoke_copy):
         assert "Running stage 'table1'" not in ran
     finally:
         path.write_text(original)
+
+
+def test_a_ppo_stage_killed_under_dvc_repro_resumes_on_the_next_dvc_repro(smoke_copy):
+    # Last in this file: it leaves the copy's ppo_dialogue stage run under a changed config.
+    import csv
+    import signal
+    import time
+
+    path = smoke_copy / "experiments/ppo_dialogue.yaml"
+    text = path.read_text()
+    assert "    prompt_epochs: 1.0\n" in text  # the smoke overlay; more updates leave time to kill it mid-run
+    path.write_text(text.replace("    prompt_epochs: 1.0\n", "    prompt_epochs: 40.0\n", 1))
+    saved = smoke_copy / ".resume/ppo_dialogue/latest/fingerprint.txt"
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    proc = subprocess.Popen(["dvc", "repro", "ppo@ppo_dialogue"], cwd=smoke_copy, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    while not saved.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # dvc and the stage it runs, as a kill -9 of the job would
+    proc.wait()
+    assert saved.exists(), "the PPO stage never saved a resume state"
+
+    ran = run(["dvc", "repro", "ppo@ppo_dialogue"], smoke_copy)
+    assert "ppo: resumed from update" in ran
+    metrics = json.loads((smoke_copy / "results/ppo_dialogue/metrics.json").read_text())
+    assert metrics["resumed_from_update"] >= 2
+    with open(smoke_copy / "results/ppo_dialogue/steps.csv") as handle:
+        updates = [int(row["update"]) for row in csv.DictReader(handle)]
+    assert updates == list(range(1, metrics["updates"] + 1)) and metrics["updates"] > metrics["resumed_from_update"]
+    assert json.loads(run(["dvc", "status", "ppo@ppo_dialogue", "--json"], smoke_copy)) == {}
+    assert not saved.exists()

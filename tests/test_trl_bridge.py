@@ -10,6 +10,7 @@ from dpo_vs_ppo import trl_bridge
 from dpo_vs_ppo.experiment import load_experiment
 from dpo_vs_ppo.models import load_policy, load_scalar_model, load_tokenizer
 from dpo_vs_ppo.training.datasets import ppo_prompt_dataset, preference_dataset, sft_dataset
+from dpo_vs_ppo.training.runtime import prepare_process
 from dpo_vs_ppo.data.records import SFTExample
 from conftest import REPO
 from tiny_models import GOOD, PROMPTS, build_tiny_models, pairs
@@ -33,7 +34,7 @@ ONE_UPDATE = 1 / 3
 
 def run_ppo(refs, tmp_path, settings, updates_seen=None, stock=False):
     """Train PPO for ``settings``; return (trainer, rows, reference weights before training)."""
-    torch.manual_seed(0)
+    prepare_process(0)  # as the stage does: torch, numpy (TRL's minibatch permutation) and random
     tokenizer = load_tokenizer(refs["tokenizer"], padding_side="left")
     policy, ref = load_policy(refs["policy"]), load_policy(refs["policy"])
     ref_before = [p.detach().clone() for p in ref.parameters()]
@@ -158,6 +159,12 @@ def test_ref_ema_moves_the_reference_by_exactly_eta_times_the_gap(refs, tmp_path
 def test_without_ref_ema_the_reference_stays_frozen(refs, tmp_path):
     trainer, _, ref_before = run_ppo(refs, tmp_path, ppo_settings(ref_ema=False))
     assert all(torch.equal(b, a) for b, a in zip(ref_before, trainer.ref_model.parameters()))
+
+
+def test_the_same_seed_gives_the_same_step_log(refs, tmp_path):
+    _, first, _ = run_ppo(refs, tmp_path, ppo_settings(ref_ema=True))
+    _, second, _ = run_ppo(refs, tmp_path, ppo_settings(ref_ema=True))
+    assert first == second and "eps" not in first[0]  # no wall-clock figure in the step log
 
 
 # ----------------------------------------------------------------------------- paper settings TRL lacks

@@ -225,7 +225,10 @@ class PaperPPOTrainer(PPOTrainer):
 
     def log(self, logs: dict, start_time: float | None = None) -> None:
         steps_before, self._steps_at_update_start = getattr(self, "_steps_at_update_start", 0), self.optimizer_steps
-        self._row = {"update": self.update_offset + self.state.global_step, **logs, **self.advantage_stats,
+        # TRL's "eps" (episodes per second) stays out of the row: a wall-clock figure would make the step
+        # logs of two identical runs differ. Wall time is in run.json.
+        logged = {k: v for k, v in logs.items() if k != "eps"}
+        self._row = {"update": self.update_offset + self.state.global_step, **logged, **self.advantage_stats,
                      "lr_critic": self.optimizer.param_groups[1]["lr"],
                      "optimizer_steps": self.optimizer_steps - steps_before,
                      "whiten_advantages": int(self.args.whiten_advantages), "ref_ema": int(self.args.sync_ref_model),

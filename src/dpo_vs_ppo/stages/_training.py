@@ -8,14 +8,26 @@ from pathlib import Path
 
 from ..models import load_tokenizer
 from ..records import provenance, read_json, to_plain, write_json
+from ..training.runtime import prepare_process
 from ..training.step_log import write_step_log
+from ._cli import add_record_arguments, load
 
 
-def add_model_arguments(p: argparse.ArgumentParser) -> None:
+def add_training_arguments(p: argparse.ArgumentParser, stage: str, metrics_help: str) -> None:
+    """The arguments every training stage takes: experiment, models, outputs and records."""
+    p.add_argument("--experiment", required=True, metavar="YAML", help=f"an experiment file of stage '{stage}'")
     p.add_argument("--models", required=True, metavar="DIR",
                    help="the models stage output: model_refs.json names the tokenizer and the base models")
     p.add_argument("--out", required=True, metavar="DIR", help="where to save the trained model (and its tokenizer)")
     p.add_argument("--steps", required=True, metavar="CSV", help="step log, one row per logged step (a DVC plot)")
+    add_record_arguments(p, metrics_help)
+
+
+def load_training(args, stage: str, seed_offset: int = 0):
+    """Params and the experiment for ``stage`` (config errors stop here), then a seeded, offline process."""
+    params, exp = load(args.params, args.experiment, stage)
+    prepare_process(exp.settings.seed + seed_offset)
+    return params, exp
 
 
 def model_refs(models_dir: str) -> dict[str, str]:

@@ -11,22 +11,18 @@ from .. import trl_bridge
 from ..data.records import PreferencePair, read_records
 from ..models import load_policy
 from ..training.datasets import preference_dataset
-from ..training.runtime import prepare_process
 from ..training.step_log import StepLogCallback, last_value
-from ._cli import add_record_arguments, load, main_with_config_errors, parser
-from ._training import add_model_arguments, save_checkpoint, tokenizer_for, write_run_records
+from ._cli import main_with_config_errors, parser
+from ._training import add_training_arguments, load_training, save_checkpoint, tokenizer_for, write_run_records
 
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
-    p.add_argument("--experiment", required=True, metavar="YAML", help="an experiment file of stage 'dpo'")
     p.add_argument("--train", required=True, metavar="JSONL", help="preference pairs")
     p.add_argument("--init", required=True, metavar="DIR", help="the starting policy (an SFT checkpoint); also the reference")
-    add_model_arguments(p)
-    add_record_arguments(p, "where to write the final loss, reward margin and accuracy")
+    add_training_arguments(p, "dpo", "where to write the final loss, reward margin and accuracy")
     args = p.parse_args(argv)
-    params, exp = load(args.params, args.experiment, "dpo")
-    prepare_process(exp.settings.seed)
+    params, exp = load_training(args, "dpo")
 
     start = time.perf_counter()
     tokenizer = tokenizer_for(args.models)
@@ -35,7 +31,8 @@ def main(argv: list[str] | None = None) -> None:
     save_checkpoint(trainer, trainer.model, tokenizer, args.out)
     metrics = dpo_metrics(trainer, log, pairs)
     write_run_records(args, params, exp, trainer, log.rows, metrics, start)
-    trainer.accelerator.print(f"dpo: {len(pairs)} pairs, loss {metrics['final_loss']}, margin {metrics['final_reward_margin']}")
+    trainer.accelerator.print(f"dpo: {len(pairs)} pairs, loss {metrics['final_loss']:.4f}, "
+                              f"reward margin {metrics['final_reward_margin']:.3f}")
 
 
 def train_dpo(settings, init: str, tokenizer, pairs: list[PreferencePair], out: str):

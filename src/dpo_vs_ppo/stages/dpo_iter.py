@@ -19,26 +19,22 @@ from ..data.records import PreferencePair, read_records
 from ..models import load_policy, load_scalar_model
 from ..records import to_plain
 from ..training.datasets import unique_prompts
-from ..training.runtime import prepare_process
 from ..training.sampling import sample_responses, score_responses
-from ._cli import add_record_arguments, load, main_with_config_errors, parser
-from ._training import add_model_arguments, save_checkpoint, tokenizer_for, write_run_records
+from ._cli import main_with_config_errors, parser
+from ._training import add_training_arguments, load_training, save_checkpoint, tokenizer_for, write_run_records
 from .dpo import dpo_metrics, train_dpo
 
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
-    p.add_argument("--experiment", required=True, metavar="YAML", help="an experiment file of stage 'dpo_iter'")
     p.add_argument("--prompts", required=True, metavar="JSONL", help="preference pairs whose distinct prompts are sampled")
     p.add_argument("--policy", required=True, metavar="DIR", help="the round's starting policy (and its DPO reference)")
     p.add_argument("--reward", required=True, metavar="DIR", help="the learned reward model that labels the samples")
     p.add_argument("--round", required=True, type=int, help="round number, 1-based (offsets the sampling seed)")
-    add_model_arguments(p)
-    add_record_arguments(p, "where to write the round's sample scores and DPO summary")
+    add_training_arguments(p, "dpo_iter", "where to write the round's sample scores and DPO summary")
     args = p.parse_args(argv)
-    params, exp = load(args.params, args.experiment, "dpo_iter")
+    params, exp = load_training(args, "dpo_iter", seed_offset=args.round)
     s = exp.settings
-    prepare_process(s.seed + args.round)
 
     start = time.perf_counter()
     tokenizer = tokenizer_for(args.models)
@@ -56,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
                **dpo_metrics(trainer, log, pairs)}
     write_run_records(args, params, exp, trainer, log.rows, metrics, start)
     trainer.accelerator.print(f"dpo_iter round {args.round}: {len(pairs)} pairs, mean RM score of the samples "
-          f"{metrics['sample_score_mean']}, DPO loss {metrics['final_loss']}")
+                              f"{metrics['sample_score_mean']}, DPO loss {metrics['final_loss']:.4f}")
 
 
 def label_samples(s, policy_dir: str, reward_dir: str, tokenizer, prompts: list[str]):

@@ -19,10 +19,10 @@ from ..models import load_policy, load_scalar_model, parameter_count
 from ..records import to_plain
 from ..training.datasets import ppo_prompt_dataset, unique_prompts
 from ..training.ppo_resume import ResumeState, fingerprint
-from ..training.runtime import prepare_process, world_size
+from ..training.runtime import world_size
 from ..config import ConfigError
-from ._cli import add_record_arguments, load, main_with_config_errors, parser
-from ._training import add_model_arguments, save_checkpoint, tokenizer_for, write_run_records
+from ._cli import main_with_config_errors, parser
+from ._training import add_training_arguments, load_training, save_checkpoint, tokenizer_for, write_run_records
 
 #: Above this size the EMA reference's distance from the SFT model is not logged (it needs a full copy).
 DISTANCE_MAX_PARAMETERS = 50_000_000
@@ -30,28 +30,25 @@ DISTANCE_MAX_PARAMETERS = 50_000_000
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
-    p.add_argument("--experiment", required=True, metavar="YAML", help="an experiment file of stage 'ppo'")
     p.add_argument("--prompts", required=True, metavar="JSONL", help="preference pairs whose distinct prompts PPO samples")
     p.add_argument("--policy", required=True, metavar="DIR", help="the SFT checkpoint: initial policy and reference")
     p.add_argument("--reward", required=True, metavar="DIR", help="the reward-model checkpoint (also the value init)")
     p.add_argument("--resume-dir", required=True, metavar="DIR", help="resume state (not a DVC output; removed at the end)")
-    add_model_arguments(p)
-    add_record_arguments(p, "where to write the run summary (scores, KL, steps, factor switches)")
+    add_training_arguments(p, "ppo", "where to write the run summary (scores, KL, steps, factor switches)")
     args = p.parse_args(argv)
-    params, exp = load(args.params, args.experiment, "ppo")
+    params, exp = load_training(args, "ppo")
     s = exp.settings
-    prepare_process(s.seed)
     world = world_size()
     if problem := trl_bridge.ppo_batch_problem(s, world):
         raise ConfigError(args.experiment, "settings.rollout_batch_size", problem)
 
     start = time.perf_counter()
-    tokenizer = tokenizer_for(args.models, padding_side="left")
-    policy, ref = load_policy(args.policy), load_policy(args.policy)
     prompts = unique_prompts(read_records(args.prompts, PreferencePair))
     if len(prompts) < s.rollout_batch_size:  # TRL's drop_last loader would then yield nothing, forever
         raise ConfigError(args.experiment, "settings.rollout_batch_size", f"{s.rollout_batch_size} is more than the "
                           f"{len(prompts)} distinct prompts of {args.prompts}")
+    tokenizer = tokenizer_for(args.models, padding_side="left")
+    policy, ref = load_policy(args.policy), load_policy(args.policy)
     dataset = ppo_prompt_dataset(prompts, tokenizer, policy.config.max_position_embeddings - s.response_length)
     rows: list[dict] = []
     distance = reference_distance(ref) if s.ref_ema and parameter_count(ref) <= DISTANCE_MAX_PARAMETERS else None
@@ -78,8 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     write_run_records(args, params, exp, trainer, rows, ppo_metrics(s, rows, len(prompts), done), start,
                       derived_sizes(trainer))
     resume.discard()
-    trainer.accelerator.print(f"ppo: {len(rows)} updates over {len(prompts)} prompts, score {rows[0]['objective/scores']:.3f} -> "
-          f"{rows[-1]['objective/scores']:.3f}" + (f" (resumed after update {done})" if done else ""))
+    trainer.accelerator.print(f"ppo: {len(rows)} updates over {len(prompts)} prompts, score "
+                              f"{rows[0]['objective/scores']:.3f} -> {rows[-1]['objective/scores']:.3f}"
+                              + (f" (resumed after update {done})" if done else ""))
 
 
 def derived_sizes(trainer) -> dict:

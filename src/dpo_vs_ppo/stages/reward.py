@@ -12,24 +12,21 @@ from .. import trl_bridge
 from ..data.records import PreferencePair, read_records
 from ..models import load_scalar_model
 from ..training.datasets import preference_dataset
-from ..training.runtime import prepare_process
 from ..training.sampling import score_responses
 from ..training.step_log import StepLogCallback, last_value
-from ._cli import add_record_arguments, load, main_with_config_errors, parser
-from ._training import add_model_arguments, model_refs, save_checkpoint, tokenizer_for, write_run_records
+from ._cli import main_with_config_errors, parser
+from ._training import (add_training_arguments, load_training, model_refs, save_checkpoint, tokenizer_for,
+                        write_run_records)
 
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
-    p.add_argument("--experiment", required=True, metavar="YAML", help="an experiment file of stage 'reward'")
     p.add_argument("--train", required=True, metavar="JSONL", help="preference pairs to fit")
     p.add_argument("--test", required=True, metavar="JSONL", help="held-out pairs for the accuracy")
-    add_model_arguments(p)
-    add_record_arguments(p, "where to write loss and held-out pairwise accuracy")
+    add_training_arguments(p, "reward", "where to write loss and held-out pairwise accuracy")
     args = p.parse_args(argv)
-    params, exp = load(args.params, args.experiment, "reward")
+    params, exp = load_training(args, "reward")
     s = exp.settings
-    prepare_process(s.seed)
 
     start = time.perf_counter()
     tokenizer = tokenizer_for(args.models)
@@ -48,7 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     metrics = {"pairs": len(pairs), "optimizer_steps": trainer.state.global_step,
                "final_loss": last_value(log.rows, "loss"), "test_pairs": len(test), "test_accuracy": round(accuracy, 4)}
     write_run_records(args, params, exp, trainer, log.rows, metrics, start)
-    trainer.accelerator.print(f"reward: {len(pairs)} pairs, loss {metrics['final_loss']}, held-out accuracy {accuracy:.3f}")
+    trainer.accelerator.print(f"reward: {len(pairs)} pairs, loss {metrics['final_loss']:.4f}, "
+                              f"held-out accuracy {accuracy:.3f}")
 
 
 if __name__ == "__main__":

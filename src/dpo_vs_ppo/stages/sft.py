@@ -12,23 +12,20 @@ from .. import trl_bridge
 from ..data.records import SFTExample, read_records
 from ..models import load_policy
 from ..training.datasets import sft_dataset
-from ..training.runtime import prepare_process
 from ..training.step_log import StepLogCallback, last_value
-from ._cli import add_record_arguments, load, main_with_config_errors, parser
-from ._training import add_model_arguments, model_refs, save_checkpoint, tokenizer_for, write_run_records
+from ._cli import main_with_config_errors, parser
+from ._training import (add_training_arguments, load_training, model_refs, save_checkpoint, tokenizer_for,
+                        write_run_records)
 
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
-    p.add_argument("--experiment", required=True, metavar="YAML", help="an experiment file of stage 'sft'")
     p.add_argument("--train", required=True, metavar="JSONL", help="SFT records (prepare stage)")
     p.add_argument("--init", metavar="DIR", help="start from this checkpoint instead of the base policy")
-    add_model_arguments(p)
-    add_record_arguments(p, "where to write final loss and sizes")
+    add_training_arguments(p, "sft", "where to write final loss and sizes")
     args = p.parse_args(argv)
-    params, exp = load(args.params, args.experiment, "sft")
+    params, exp = load_training(args, "sft")
     s = exp.settings
-    prepare_process(s.seed)
 
     start = time.perf_counter()
     tokenizer = tokenizer_for(args.models)
@@ -41,8 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     metrics = {"examples": len(examples), "optimizer_steps": trainer.state.global_step,
                "final_loss": last_value(log.rows, "loss"), "first_loss": log.rows[0].get("loss") if log.rows else None}
     write_run_records(args, params, exp, trainer, log.rows, metrics, start)
-    trainer.accelerator.print(f"sft: {len(examples)} examples, {trainer.state.global_step} steps, loss {metrics['first_loss']} -> "
-          f"{metrics['final_loss']}")
+    trainer.accelerator.print(f"sft: {len(examples)} examples, {trainer.state.global_step} steps, "
+                              f"loss {metrics['first_loss']:.4f} -> {metrics['final_loss']:.4f}")
 
 
 if __name__ == "__main__":
