@@ -192,12 +192,15 @@ class PaperPPOTrainer(PPOTrainer):
         self.accelerator.gradient_state.plugin_kwargs["sync_with_dataloader"] = False
         if self.is_deepspeed_enabled:  # DeepSpeed's engine counts its own accumulation boundaries
             self.model.set_train_batch_size(a.mini_batch_size)
-        self.optimizer_steps = 0
-        self.optimizer.optimizer.register_step_post_hook(lambda *_: setattr(self, "optimizer_steps", self.optimizer_steps + 1))
+        self.optimizer_steps = 0  # real steps of the torch optimizer, counted for the step log and the tests
+        self.optimizer.optimizer.register_step_post_hook(self._count_optimizer_step)
         if a.sync_ref_model:  # addition 3
             self.add_callback(PolicyRefEMACallback(self.ref_model, self.accelerator))
         self.add_callback(_UpdateEndCallback(self))
         self.on_update, self.update_offset, self.advantage_stats, self._row = on_update, 0, {}, {}
+
+    def _count_optimizer_step(self, *_):
+        self.optimizer_steps += 1
 
     def create_optimizer(self, model=None):
         """Addition 4: actor and critic in separate AdamW parameter groups with their own learning rates."""
