@@ -46,9 +46,7 @@ def run_ppo(refs, tmp_path, settings, updates_seen=None, stock=False):
                   value_model=load_scalar_model(refs["reward"]), processing_class=tokenizer, train_dataset=prompts)
     config = trl_bridge.ppo_config(settings, str(tmp_path / "ppo"), 1, len(prompts))
     if stock:  # TRL as shipped, same fields minus ours
-        stock_fields = [f.name for f in dataclasses.fields(trl_bridge.StockPPOConfig) if f.init]
-        config = trl_bridge.StockPPOConfig(**{name: getattr(config, name) for name in stock_fields})
-        trainer = trl_bridge.StockPPOTrainer(args=config, eval_dataset=None, **models)
+        trainer = trl_bridge.StockPPOTrainer(args=trl_bridge.stock_ppo_config(config), eval_dataset=None, **models)
         steps = []
         trainer.optimizer.optimizer.register_step_post_hook(lambda *_: steps.append(1))
         trainer.train()

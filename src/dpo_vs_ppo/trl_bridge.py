@@ -31,6 +31,7 @@ Items 2 and 4 swap module globals of ``trl.experimental.ppo.ppo_trainer`` only w
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 from collections.abc import Callable
@@ -52,8 +53,13 @@ from .training.step_log import quiet_progress  # noqa: E402
 #: The TRL release this module is written against; tests/test_stack_guard.py fails if it moves.
 TRL_VERSION = "1.12.0"
 
-#: TRL's own PPO classes, for the benchmark's "bare TRL" arm and the tests' comparisons.
-StockPPOConfig, StockPPOTrainer = PPOConfig, PPOTrainer
+#: TRL's own PPO trainer, for the benchmark's "bare TRL" arm and the tests' comparisons.
+StockPPOTrainer = PPOTrainer
+
+
+def stock_ppo_config(config: PaperPPOConfig) -> PPOConfig:
+    """TRL's own PPOConfig with the same values as ``config``, minus the fields we add."""
+    return PPOConfig(**{f.name: getattr(config, f.name) for f in dataclasses.fields(PPOConfig) if f.init})
 
 
 # ----------------------------------------------------------------------------- supervised trainers
@@ -251,8 +257,9 @@ def _masked_stats(values: torch.Tensor, mask: torch.Tensor) -> tuple[float, floa
 @contextmanager
 def _paper_patches(trainer: PaperPPOTrainer):
     """Swap four names in TRL's PPO module for the duration of train() (additions 2 and 4)."""
-    original_whiten, original_reward, original_gen_config = (ppo_module.masked_whiten, ppo_module.get_reward,
-                                                             ppo_module.GenerationConfig)
+    names = ("masked_whiten", "get_reward", "GenerationConfig", "generate")
+    originals = {name: getattr(ppo_module, name) for name in names}
+    original_whiten, original_reward = originals["masked_whiten"], originals["get_reward"]
     args = trainer.args
 
     def masked_whiten(values, mask, shift_mean=True):
@@ -274,7 +281,7 @@ def _paper_patches(trainer: PaperPPOTrainer):
         return logits, scores, lengths
 
     def generation_config(**kwargs):
-        return original_gen_config(**{**kwargs, "top_k": args.top_k})
+        return originals["GenerationConfig"](**{**kwargs, "top_k": args.top_k})
 
     # DEVIATION: under top-k, ReaLHF masks the training logits to the same top-k; we keep the full
     # distribution for all three log-probs (the mass outside the top 200 tokens is what differs).
@@ -292,8 +299,6 @@ def _paper_patches(trainer: PaperPPOTrainer):
         logits = torch.stack(output.logits, 1) / (args.temperature + 1e-7)
         return torch.cat((queries, output.sequences[:, context_length:]), dim=1), logits
 
-    names = ("masked_whiten", "get_reward", "GenerationConfig", "generate")
-    originals = {name: getattr(ppo_module, name) for name in names}
     for name, patched in zip(names, (masked_whiten, get_reward, generation_config, generate)):
         setattr(ppo_module, name, patched)
     try:

@@ -73,9 +73,7 @@ def run_arm(arm: str, refs: dict, profile: str, updates: int) -> list[float]:
                   reward_model=load_scalar_model(refs["reward"]), value_model=load_scalar_model(refs["reward"]),
                   processing_class=tokenizer, train_dataset=prompts, eval_dataset=None, callbacks=[Clock()])
     if arm == "bare":
-        fields = [f.name for f in dataclasses.fields(trl_bridge.StockPPOConfig) if f.init]
-        trainer = trl_bridge.StockPPOTrainer(args=trl_bridge.StockPPOConfig(**{n: getattr(config, n) for n in fields}),
-                                             **models)
+        trainer = trl_bridge.StockPPOTrainer(args=trl_bridge.stock_ppo_config(config), **models)
     else:
         trainer = trl_bridge.PaperPPOTrainer(args=config, **models)
         trainer.freeze_gc = arm == "ours"

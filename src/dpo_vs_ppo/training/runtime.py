@@ -42,8 +42,3 @@ def world_size() -> int:
                           f"sees {seen} process(es); on CPU set ACCELERATE_USE_CPU=1 (README, 'Distributed runs')")
     return seen
 
-
-def is_main_process() -> bool:
-    from accelerate import PartialState
-
-    return PartialState().is_main_process
