@@ -13,7 +13,7 @@ from dpo_vs_ppo.experiment import load_experiment
 from dpo_vs_ppo.stages import table1 as table1_stage
 from dpo_vs_ppo.stages._cli import main_with_config_errors
 
-PARAMS = "profile: tiny\nseeds: [0, 1, 2]\nconfidence_level: 0.95\n"
+PARAMS = "profile: tiny\nseeds: [0, 1, 2]\nablation_seeds: [0]\nconfidence_level: 0.95\n"
 EXP = (REPO / "experiments" / "table1.yaml").read_text()
 
 
@@ -65,7 +65,7 @@ def test_cli_exit_code_and_single_line_from_a_real_process(tmp_path):
                            "--experiment", str(REPO / "experiments/table1.yaml"), "--metrics", str(tmp_path / "m.json"),
                            "--run-info", str(tmp_path / "r.json")], capture_output=True, text=True)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == f"config error: {params}: extra: unknown key (expected one of: profile, seeds, confidence_level)"
+    assert proc.stderr.strip() == f"config error: {params}: extra: unknown key (expected one of: profile, seeds, ablation_seeds, confidence_level)"
     assert not (tmp_path / "m.json").exists()
 
 

@@ -22,7 +22,7 @@ def workdir(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("dist")
     build_tiny_models(cwd / "models")
     write_pairs(cwd / "pairs.jsonl", copies=4)  # 32 distinct prompts: a full rollout batch on each rank
-    (cwd / "params.yaml").write_text("profile: tiny\nseeds: [0]\nconfidence_level: 0.95\n")
+    (cwd / "params.yaml").write_text("profile: tiny\nseeds: [0]\nablation_seeds: [0]\nconfidence_level: 0.95\n")
     for name, changes in {"ppo": dict(rollout_batch_size=16, per_device_batch_size=2, prompt_epochs=2.0,
                                       response_length=8),
                           "dpo": dict(max_length=96)}.items():

@@ -18,7 +18,7 @@ from dpo_vs_ppo.records import to_plain
 from dpo_vs_ppo.stages.evaluate_code import extract_program
 from tests.tiny_models import build_tiny_models, write_pairs
 
-PARAMS = "profile: tiny\nseeds: [0]\nconfidence_level: 0.95\n"
+PARAMS = "profile: tiny\nseeds: [0]\nablation_seeds: [0]\nconfidence_level: 0.95\n"
 
 
 def stage(name: str, *args: str) -> subprocess.CompletedProcess:

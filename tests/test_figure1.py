@@ -88,7 +88,7 @@ def test_seed_metrics_match_a_loop(rng=np.random.default_rng(0)):
 
 def test_stage_on_smoke_profile_writes_its_outputs(tmp_path):
     params = tmp_path / "params.yaml"
-    params.write_text("profile: smoke\nseeds: [0, 1]\nconfidence_level: 0.95\n")
+    params.write_text("profile: smoke\nseeds: [0, 1]\nablation_seeds: [0]\nconfidence_level: 0.95\n")
     out = {k: tmp_path / f"{k}" for k in ("metrics.json", "panels.json", "ood.csv", "run.json")}
     figure1_stage.main(["--params", str(params), "--experiment", str(REPO / "experiments/figure1.yaml"),
                         "--metrics", str(out["metrics.json"]), "--panels", str(out["panels.json"]),

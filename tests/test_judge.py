@@ -62,7 +62,7 @@ def test_offline_gold_judge_prefers_the_more_helpful_answer_and_ties_equal_ones(
     assert [r.outcome for r in results] == ["win", "lose", "tie"]  # equal scores: the judge says "A" both times
     assert summarise(results) == {"pairs": 3, "win": 1, "tie": 1, "lose": 1, "invalid": 0, "error": 0,
                                   "win_pct": pytest.approx(100 / 3), "tie_pct": pytest.approx(100 / 3),
-                                  "lose_pct": pytest.approx(100 / 3)}
+                                  "lose_pct": pytest.approx(100 / 3), "net_win_pct": pytest.approx(0.0)}
 
 
 class FakeJudgeServer:
@@ -148,7 +148,7 @@ def test_judge_stage_over_http_writes_results_and_never_the_key(server, tmp_path
     base = [{"prompt_id": f"q{i}", "prompt": QUERY, "responses": [r]} for i, r in enumerate([POOR, GREAT, POOR])]
     (tmp_path / "policy.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (tmp_path / "base.jsonl").write_text("".join(json.dumps(r) + "\n" for r in reversed(base)))  # order may differ
-    (tmp_path / "params.yaml").write_text("profile: paper\nseeds: [0]\nconfidence_level: 0.95\n")
+    (tmp_path / "params.yaml").write_text("profile: paper\nseeds: [0]\nablation_seeds: [0]\nconfidence_level: 0.95\n")
     monkeypatch.setenv("JUDGE_BASE_URL", server.url)
     monkeypatch.setenv("JUDGE_MODEL", "gpt-4")
     monkeypatch.setenv("JUDGE_API_KEY", KEY)
@@ -165,7 +165,7 @@ def test_judge_stage_over_http_writes_results_and_never_the_key(server, tmp_path
 
 def test_http_judge_without_its_environment_is_a_config_error(tmp_path, monkeypatch):
     monkeypatch.delenv("JUDGE_BASE_URL", raising=False)
-    (tmp_path / "params.yaml").write_text("profile: paper\nseeds: [0]\nconfidence_level: 0.95\n")
+    (tmp_path / "params.yaml").write_text("profile: paper\nseeds: [0]\nablation_seeds: [0]\nconfidence_level: 0.95\n")
     with pytest.raises(SystemExit) as stop:
         from dpo_vs_ppo.stages._cli import main_with_config_errors
         main_with_config_errors(judge_stage.main, ["--params", str(tmp_path / "params.yaml"), "--experiment",

@@ -34,7 +34,7 @@ def smoke_copy(tmp_path_factory) -> Path:
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / rel, dest / rel)
     params = yaml.safe_load((dest / "params.yaml").read_text())
-    params.update(profile="smoke", seeds=[0, 1])
+    params.update(profile="smoke", seeds=[0], ablation_seeds=[0])  # one seed: the smoke DAG is wiring only
     (dest / "params.yaml").write_text(yaml.safe_dump(params))
     run(["git", "init", "-q"], dest)
     run(["dvc", "repro"], dest)
@@ -43,10 +43,15 @@ def smoke_copy(tmp_path_factory) -> Path:
 
 def test_dvc_repro_on_smoke_writes_the_report(smoke_copy):
     text = (smoke_copy / "reports/README.md").read_text()
-    assert "Profile **smoke** · seeds 0, 1" in text
-    assert "## Table 1 and Theorem 4.1" in text and "## Figure 1" in text
-    assert re.search(r"\d+ reproduced, \d+ not reproduced, \d+ inconclusive \(of 10 claims\)", text)
-    assert (smoke_copy / "reports/figure1_heatmaps.png").stat().st_size > 10_000
+    assert "Profile **smoke** · seeds 0" in text
+    for heading in ("Table 1 and Theorem 4.1", "Figure 1", "Figure 2", *(f"Table {n}:" for n in range(2, 14))):
+        assert f"## {heading}" in text, heading
+    claims = sum(len((yaml.safe_load((smoke_copy / f"experiments/{e}.yaml").read_text()).get("report") or {}).get("claims", []))
+                 for e in REPORTED)
+    assert re.search(rf"\d+ reproduced, \d+ not reproduced, \d+ inconclusive \(of {claims} claims\)", text)
+    for png in ("figure1_heatmaps", "table2_help_vs_safety", "table2_cost", "table3_bars", "table3_ppo_curves",
+                "table11_ppo_curves", "figure2_batch_sweep", "figure2_ppo_curves"):
+        assert (smoke_copy / f"reports/{png}.png").stat().st_size > 10_000, png
     assert not (smoke_copy / "data").exists()  # data.dvc's data is absent, and nothing needed it
 
 
@@ -69,19 +74,29 @@ def test_dvc_repro_builds_the_synthetic_data_and_the_tiny_models_offline(smoke_c
     assert records["origin"] == "synthetic" and records["files"]["apps_test"]["kept"] == 9
 
 
-TRAINED = ["sft_alpaca", "sft_safe", "reward", "dpo", "ppo_dialogue_baseline", "ppo_dialogue_adv_norm",
-           "ppo_dialogue_large_batch", "ppo_dialogue", "dpo_iter_1", "dpo_iter_2", "dpo_iter_3", "dpo_iter_4"]
+REPORTED = ["table1", "figure1", *(f"table{n}" for n in range(2, 14)), "figure2"]
+PPO_VARIANTS = ["ppo_dialogue_baseline", "ppo_dialogue_adv_norm", "ppo_dialogue_large_batch", "ppo_dialogue"]
+#: Every trained run (run id -> seed folder or ''), as dvc.yaml names them.
+TRAINED = {"dialogue/sft_alpaca": "", "saferlhf/sft_safe": "", "hh/sft_hh": "", "saferlhf/reward": "",
+           "saferlhf/reward_dual_unsafe": "", "saferlhf/reward_filtered": "", "hh/reward": "", "hh/reward_helpful": "",
+           **{f"saferlhf/{r}": "s0" for r in ["dpo_dialogue", "dpo_dual_unsafe", "dpo_filtered", "dpo_from_alpaca",
+                                               *PPO_VARIANTS, "ppo_from_alpaca", "ppo_dialogue_batch16",
+                                               "ppo_dialogue_batch32", "ppo_dual_unsafe", "ppo_filtered",
+                                               "dpo_iter_1", "dpo_iter_2", "dpo_iter_3", "dpo_iter_4"]},
+           **{f"hh/{r}": "s0" for r in ["dpo_dialogue", "dpo_beta005", "dpo_beta02", "dpo_helpful", "ppo_hh",
+                                         "ppo_hh_kl0", "ppo_hh_kl005", "ppo_hh_kl02", "ppo_helpful", "dpo_iter_1",
+                                         "dpo_iter_2"]}}
 
 
 def test_dvc_repro_trains_every_model_of_the_dialogue_chain(smoke_copy):
     from dpo_vs_ppo.models import load_policy, load_scalar_model
 
-    for name in TRAINED:
-        folder = smoke_copy / "artifacts/checkpoints/dialogue" / name
-        model = (load_scalar_model if name == "reward" else load_policy)(str(folder))
+    for name, seed in TRAINED.items():
+        folder = smoke_copy / "artifacts/checkpoints" / name / seed
+        model = (load_scalar_model if "/reward" in name else load_policy)(str(folder))
         assert model.config.hidden_size == 32, name
-        run_info = json.loads((smoke_copy / "results" / _results(name) / "run.json").read_text())
-        assert run_info["trl_config"]["seed"] == 0 and run_info["ranks_in_sync"] is True
+        run_info = json.loads((smoke_copy / "results" / name / seed / "run.json").read_text())
+        assert run_info["seed"] == 0 and run_info["ranks_in_sync"] is True
         assert run_info["versions"]["trl"] == "1.12.0"
     assert not (smoke_copy / ".resume").exists() or not any((smoke_copy / ".resume").iterdir())
 
@@ -92,7 +107,7 @@ def test_each_ppo_factor_switch_is_visible_in_the_logged_metrics(smoke_copy):
     expected = {"ppo_dialogue_baseline": (0, 0), "ppo_dialogue_adv_norm": (1, 0), "ppo_dialogue_large_batch": (1, 0),
                 "ppo_dialogue": (1, 1)}
     for name, (whiten, ema) in expected.items():
-        with open(smoke_copy / f"results/{name}/steps.csv") as handle:
+        with open(smoke_copy / f"results/saferlhf/{name}/s0/steps.csv") as handle:
             rows = list(csv.DictReader(handle))
         assert {(int(r["whiten_advantages"]), int(r["ref_ema"])) for r in rows} == {(whiten, ema)}
         assert {int(r["optimizer_steps"]) for r in rows} == {4}  # 1 PPO epoch x 4 minibatches
@@ -100,21 +115,19 @@ def test_each_ppo_factor_switch_is_visible_in_the_logged_metrics(smoke_copy):
         assert ("ref/distance_from_sft" in rows[0]) == bool(ema)
 
 
-def _results(name: str) -> str:
-    return {"reward": "reward_dialogue", "dpo": "dpo_dialogue"}.get(name, name)
-
-
 def test_dvc_metrics_and_plots_are_declared(smoke_copy):
     metrics = json.loads(run(["dvc", "metrics", "show", "--json"], smoke_copy))
     files = next(iter(metrics.values()))["data"]
     assert {"results/table1/metrics.json", "results/figure1/metrics.json"} <= set(files)
-    assert {f"results/{_results(n)}/metrics.json" for n in TRAINED} <= set(files)
+    assert {str(Path("results", n, s, "metrics.json")) for n, s in TRAINED.items()} <= set(files)
+    assert {f"results/{t}/metrics.json" for t in REPORTED if t not in ("table7", "table8", "table9")} <= set(files)
     plots = run(["dvc", "plots", "show", "--json", "-o", str(smoke_copy / "plots_html")], smoke_copy)
     assert "results/figure1/ood_mass.csv" in plots and "reports/figure1_heatmaps.png" in plots
-    assert all(f"results/{_results(n)}/steps.csv" in plots for n in TRAINED)
+    assert all(str(Path("results", n, s, "steps.csv")) in plots for n, s in TRAINED.items())
+    assert "results/table3/curves.csv" in plots and "results/table2/cost.csv" in plots
 
 
-POLICIES = [n for n in TRAINED if n != "reward"]
+SAFERLHF_POLICIES = ["sft_alpaca", "sft_safe", "dpo_dialogue", "dpo_from_alpaca", "dpo_iter_4", *PPO_VARIANTS, "ppo_filtered"]
 
 
 def test_dvc_repro_evaluates_every_dialogue_policy_and_judges_ppo_against_dpo(smoke_copy):
@@ -122,17 +135,28 @@ def test_dvc_repro_evaluates_every_dialogue_policy_and_judges_ppo_against_dpo(sm
 
     test_pairs = read_records(smoke_copy / "artifacts/records/dialogue/pairs_saferlhf_test.jsonl", PreferencePair)
     prompts = min(16, len({p.prompt for p in test_pairs}))  # the smoke profile samples at most 16
-    for name in POLICIES:
-        rows = [json.loads(line) for line in (smoke_copy / f"artifacts/samples/dialogue/{name}.jsonl").open()]
+    for name in SAFERLHF_POLICIES:
+        rows = [json.loads(line) for line in (smoke_copy / f"artifacts/samples/saferlhf/{name}/s0.jsonl").open()]
         assert len(rows) == prompts and all(r["prompt_id"].startswith("PKU-Alignment/PKU-SafeRLHF-30K/test/") for r in rows)
-        metrics = json.loads((smoke_copy / f"results/eval_dialogue/{name}/metrics.json").read_text())
-        assert metrics["responses"] == prompts
+        evaluation = json.loads((smoke_copy / f"results/saferlhf/{name}/eval.json").read_text())
+        assert evaluation["seeds"] == [0] and evaluation["mean"]["responses"] == prompts
+        metrics = evaluation["per_seed"]["0"]
         assert {"reward_mean", "delta_help", "harm", "safety_rate", "four_cells"} <= set(metrics)
         assert sum(metrics["four_cells"].values()) == prompts
-    assert json.loads((smoke_copy / "results/eval_dialogue/sft_safe/metrics.json").read_text())["delta_help"] == 0.0
-    for pair in ("ppo_vs_dpo", "ppo_vs_dpo_iter"):
-        judged = json.loads((smoke_copy / f"results/judge_dialogue/{pair}/metrics.json").read_text())
+    assert json.loads((smoke_copy / "results/saferlhf/sft_safe/eval.json").read_text())["mean"]["delta_help"] == 0.0
+    for pair in ("ppo_vs_dpo", "ppo_vs_dpo_iter", "ppo_vs_chosen", "dpo_vs_sft"):
+        judged = json.loads((smoke_copy / f"results/hh/judge_{pair}/metrics.json").read_text())
         assert judged["pairs"] == 8 and judged["win"] + judged["tie"] + judged["lose"] == 8
+
+
+def test_each_table_collects_its_rows_and_contrasts(smoke_copy):
+    table2 = json.loads((smoke_copy / "results/table2/metrics.json").read_text())
+    dpo, ppo = table2["rows"]["dpo"]["safety_rate"], table2["rows"]["ppo"]["safety_rate"]
+    assert table2["contrasts"]["ppo_vs_dpo_safety"]["per_seed"] == [pytest.approx(ppo["per_seed"][0] - dpo["per_seed"][0])]
+    eval_dpo = json.loads((smoke_copy / "results/saferlhf/dpo_from_alpaca/eval.json").read_text())
+    assert dpo["per_seed"] == [pytest.approx(eval_dpo["per_seed"]["0"]["safety_rate"])]
+    curves = (smoke_copy / "results/table3/curves.csv").read_text().splitlines()
+    assert curves[0] == "run,seed,update,episode,score,kl" and len(curves) > 4
 
 
 def test_changing_one_experiment_reruns_only_its_branch(smoke_copy):
@@ -149,6 +173,21 @@ def test_changing_one_experiment_reruns_only_its_branch(smoke_copy):
         assert "Running stage 'table1'" not in ran
     finally:
         path.write_text(original)
+    run(["dvc", "repro"], smoke_copy)
+
+
+def test_one_training_overlay_reruns_only_its_run_its_evaluation_and_its_tables(smoke_copy):
+    path = smoke_copy / "experiments/dpo_filtered.yaml"
+    original = path.read_text()
+    try:
+        path.write_text(original + "  beta: 0.2\n")
+        stale = json.loads(run(["dvc", "status", "dvc.yaml", "--json"], smoke_copy))
+        assert set(stale) == {"dpo_saferlhf@dpo_filtered-0"}
+        ran = set(re.findall(r"Running stage '([^']+)'", run(["dvc", "repro"], smoke_copy)))
+        assert ran == {"dpo_saferlhf@dpo_filtered-0", "evaluate_saferlhf@dpo_filtered", "table2", "table6", "table13",
+                       "report"}
+    finally:
+        path.write_text(original)
 
 
 def test_a_ppo_stage_killed_under_dvc_repro_resumes_on_the_next_dvc_repro(smoke_copy):
@@ -161,9 +200,10 @@ def test_a_ppo_stage_killed_under_dvc_repro_resumes_on_the_next_dvc_repro(smoke_
     text = path.read_text()
     assert "    prompt_epochs: 1.0\n" in text  # the smoke overlay; more updates leave time to kill it mid-run
     path.write_text(text.replace("    prompt_epochs: 1.0\n", "    prompt_epochs: 40.0\n", 1))
-    saved = smoke_copy / ".resume/ppo_dialogue/latest/fingerprint.txt"
+    saved = smoke_copy / ".resume/ppo_dialogue-s0/latest/fingerprint.txt"
+    stage = "ppo_saferlhf@ppo_dialogue-0"
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
-    proc = subprocess.Popen(["dvc", "repro", "ppo@ppo_dialogue"], cwd=smoke_copy, env=env, start_new_session=True,
+    proc = subprocess.Popen(["dvc", "repro", "--single-item", stage], cwd=smoke_copy, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 180
     while not saved.exists() and proc.poll() is None and time.time() < deadline:
@@ -172,12 +212,12 @@ def test_a_ppo_stage_killed_under_dvc_repro_resumes_on_the_next_dvc_repro(smoke_
     proc.wait()
     assert saved.exists(), "the PPO stage never saved a resume state"
 
-    ran = run(["dvc", "repro", "ppo@ppo_dialogue"], smoke_copy)
+    ran = run(["dvc", "repro", "--single-item", stage], smoke_copy)
     assert "ppo: resumed from update" in ran
-    metrics = json.loads((smoke_copy / "results/ppo_dialogue/metrics.json").read_text())
+    metrics = json.loads((smoke_copy / "results/saferlhf/ppo_dialogue/s0/metrics.json").read_text())
     assert metrics["resumed_from_update"] >= 2
-    with open(smoke_copy / "results/ppo_dialogue/steps.csv") as handle:
+    with open(smoke_copy / "results/saferlhf/ppo_dialogue/s0/steps.csv") as handle:
         updates = [int(row["update"]) for row in csv.DictReader(handle)]
     assert updates == list(range(1, metrics["updates"] + 1)) and metrics["updates"] > metrics["resumed_from_update"]
-    assert json.loads(run(["dvc", "status", "ppo@ppo_dialogue", "--json"], smoke_copy)) == {}
+    assert json.loads(run(["dvc", "status", stage, "--json"], smoke_copy)) == {}
     assert not saved.exists()

@@ -29,7 +29,7 @@ def ppo_command(tmp_path):
     data["settings"].update(rollout_batch_size=8, per_device_batch_size=2, prompt_epochs=float(UPDATES),
                             response_length=8, save_every=5)
     (tmp_path / "exp.yaml").write_text(yaml.safe_dump(data))
-    (tmp_path / "params.yaml").write_text("profile: tiny\nseeds: [0]\nconfidence_level: 0.95\n")
+    (tmp_path / "params.yaml").write_text("profile: tiny\nseeds: [0]\nablation_seeds: [0]\nconfidence_level: 0.95\n")
     cmd = [sys.executable, "-m", "dpo_vs_ppo.stages.ppo", "--params", "params.yaml", "--experiment", "exp.yaml",
            "--prompts", str(write_pairs(tmp_path / "pairs.jsonl")), "--policy", refs["policy"], "--reward", refs["reward"],
            "--models", str(models), "--resume-dir", "resume", "--out", "out", "--steps", "steps.csv",

@@ -32,11 +32,16 @@ def test_t_interval_covers_at_its_level(rng=np.random.default_rng(0)):
     ([-0.3, 0.4, 0.1], "ci_above", INCONCLUSIVE),
     ([-0.3, -0.4, -0.5], "ci_below", REPRODUCED),
     ([0.3, 0.4, 0.5], "ci_below", NOT_REPRODUCED),
-    ([0.3], "ci_above", INCONCLUSIVE),  # one seed gives no interval
+    ([0.3], "ci_above", REPRODUCED),  # one seed: no interval, the single value decides
+    ([-0.3], "ci_above", NOT_REPRODUCED),
+    ([0.0], "ci_above", INCONCLUSIVE),
+    ([0.0, 0.0, 0.0], "ci_above", INCONCLUSIVE),  # a zero-width interval on the target decides nothing
 ])
 def test_interval_rules(values, rule, expected):
     claim = ClaimSpec(id="c", text="t", metric="m", rule=rule, target=0.0)
-    assert judge(claim, {"m": {"per_seed": values}}, 0.95).verdict == expected
+    verdict = judge(claim, {"m": {"per_seed": values}}, 0.95)
+    assert verdict.verdict == expected
+    assert ("one seed" in verdict.rule) == (len(values) == 1)  # the weaker rule is always stated
 
 
 def test_equals_rule_and_booleans():
@@ -77,7 +82,7 @@ def fixture_results(tmp_path, table1_overrides=None):
               "reward": eye}
     (f1 / "panels.json").write_text(json.dumps([{"seed": 0, "panels": panels}]))
     params = tmp_path / "params.yaml"
-    params.write_text("profile: tiny\nseeds: [0, 1, 2]\nconfidence_level: 0.95\n")
+    params.write_text("profile: tiny\nseeds: [0, 1, 2]\nablation_seeds: [0]\nconfidence_level: 0.95\n")
     return ["--params", str(params), "--experiment", str(REPO / "experiments/table1.yaml"), str(t1),
             "--experiment", str(REPO / "experiments/figure1.yaml"), str(f1), "--out", str(tmp_path / "reports")]
 

@@ -14,7 +14,7 @@ from dpo_vs_ppo.stages import sft as sft_stage
 from dpo_vs_ppo.stages._cli import main_with_config_errors
 from conftest import REPO
 
-PARAMS = "profile: tiny\nseeds: [0]\nconfidence_level: 0.95\n"
+PARAMS = "profile: tiny\nseeds: [0]\nablation_seeds: [0]\nconfidence_level: 0.95\n"
 
 
 def stage_error(tmp_path, capsys, monkeypatch, stage, experiment: str, changes: dict) -> str:
@@ -72,7 +72,7 @@ def test_every_training_experiment_resolves_in_every_profile():
             load_experiment(path, profile)  # raises on any bad value, in any profile
         assert stage is None or stage in {"table1", "figure1", "data_dialogue", "data_code", "models", "sft", "reward",
                                           "dpo", "ppo", "dpo_iter", "generate", "evaluate_dialogue", "judge",
-                                          "evaluate_code"}, path
+                                          "evaluate_code", "table"}, path
 
 
 def test_stage_help_explains_every_path_argument():

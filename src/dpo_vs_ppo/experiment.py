@@ -88,6 +88,12 @@ class FigureSpec:
     """PNG name written into reports/."""
     caption: str
     """Caption under the figure."""
+    rows: tuple[str, ...] = ()
+    """Table figures: the row ids to draw (metrics.json ``rows.<id>``), in order."""
+    labels: tuple[str, ...] = ()
+    """Table figures: the name of each row in the figure (as many as ``rows``)."""
+    metric: str = ""
+    """Table figures: the metric drawn (for the scatter, 'x_metric,y_metric')."""
 
 
 @dataclass(frozen=True)

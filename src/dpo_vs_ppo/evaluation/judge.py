@@ -100,12 +100,13 @@ def judge_pairs(judge: Callable[[str, str, str], str], queries: Sequence[str], p
 
 
 def summarise(results: Sequence[PairJudgement]) -> dict:
-    """Counts of each outcome, and win/tie/lose as percentages of the validly judged pairs (the paper's
-    win/tie/lose are out of its 100 pairs)."""
+    """Counts of each outcome, win/tie/lose as percentages of the validly judged pairs (the paper's
+    win/tie/lose are out of its 100 pairs), and win minus lose."""
     counts = Counter(r.outcome for r in results)
     judged = sum(counts[o] for o in ("win", "tie", "lose"))
     out = {"pairs": len(results), **{o: counts[o] for o in OUTCOMES}}
     out.update({f"{o}_pct": (100.0 * counts[o] / judged if judged else float("nan")) for o in ("win", "tie", "lose")})
+    out["net_win_pct"] = out["win_pct"] - out["lose_pct"]  # what "A beats B" claims are judged on
     return out
 
 

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "dpo_vs_ppo-matplotlib"))
 import matplotlib  # noqa: E402
@@ -21,7 +22,7 @@ PANELS = (("coverage", "preference coverage", "Greys"), ("pi_ref", "π_ref", "Bl
           ("pi_dpo", "π_DPO", "Blues"), ("reward", "learned reward r_φ", "vlag"))
 
 
-def figure1_heatmaps(data_file: Path, out_file: Path) -> None:
+def figure1_heatmaps(data_file: Path, out_file: Path, spec=None) -> None:
     """The five panels of Figure 1 for the first seed, with DPO's OOD rises circled."""
     run = read_json(data_file)[0]
     panels = {k: np.asarray(v) for k, v in run["panels"].items()}
@@ -43,11 +44,96 @@ def figure1_heatmaps(data_file: Path, out_file: Path) -> None:
                 colour = "red" if (x, y) == top else "orange"
                 ax.add_patch(plt.Circle((y + 0.5, x + 0.5), 0.45, fill=False, color=colour, lw=1.5))
     fig.suptitle(f"Figure 1 at tiny scale (seed {run['seed']})")
+    save(fig, out_file)
+
+
+def save(fig, out_file: Path) -> None:
+    """Write a PNG with no timestamp or software tag, so the same data give the same bytes."""
     fig.tight_layout()
     out_file.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_file, dpi=110, metadata={"Software": None})
     plt.close(fig)
 
 
+def seed_values(data_file: Path, spec, metric: str) -> pd.DataFrame:
+    """Long table (row label, seed index, value) of one metric of the spec's rows in a table's metrics.json."""
+    rows = read_json(data_file)["rows"]
+    return pd.DataFrame([(label, i, v) for row, label in zip(spec.rows, spec.labels)
+                         for i, v in enumerate(rows[row][metric]["per_seed"])], columns=["run", "seed", "value"])
+
+
+def help_vs_safety(data_file: Path, out_file: Path, spec) -> None:
+    """Table 2 as a scatter: ΔHelp (x) against safety rate (y), one point per seed and the mean per row."""
+    x_metric, y_metric = spec.metric.split(",")
+    x, y = seed_values(data_file, spec, x_metric), seed_values(data_file, spec, y_metric)
+    df = x.rename(columns={"value": x_metric}).assign(**{y_metric: y["value"].to_numpy()})
+    sns.set_theme(style="whitegrid", font_scale=0.85)
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    sns.scatterplot(df, x=x_metric, y=y_metric, hue="run", alpha=0.35, s=30, ax=ax, legend=False)
+    means = df.groupby("run", sort=False)[[x_metric, y_metric]].mean()
+    sns.scatterplot(means, x=x_metric, y=y_metric, hue=means.index, s=110, marker="D", ax=ax)
+    for label, (mx, my) in means.iterrows():
+        ax.annotate(label, (mx, my), textcoords="offset points", xytext=(6, 4), fontsize=7)
+    ax.set(xlabel="ΔHelp vs SFT (Safe)  (gold helpfulness)", ylabel="safety rate (gold harm = 0)",
+           title="Table 2 at tiny scale: help against safety (diamonds: mean over seeds; dots: seeds)")
+    ax.legend(fontsize=6, loc="best")
+    save(fig, out_file)
+
+
+def grouped_bars(data_file: Path, out_file: Path, spec) -> None:
+    """One bar per row (mean over seeds, 95 % t-interval) with every seed's value as a dot."""
+    df = seed_values(data_file, spec, spec.metric)
+    sns.set_theme(style="whitegrid", font_scale=0.85)
+    fig, ax = plt.subplots(figsize=(1.4 * len(spec.rows) + 2, 4.2))
+    sns.barplot(df, x="run", y="value", hue="run", errorbar=("ci", 95), ax=ax, alpha=0.8, legend=False)
+    sns.stripplot(df, x="run", y="value", color="black", size=4, ax=ax)
+    ax.set(xlabel="", ylabel=spec.metric, title=spec.caption.split(".")[0])
+    ax.tick_params(axis="x", labelsize=7)
+    save(fig, out_file)
+
+
+def batch_sweep(data_file: Path, out_file: Path, spec) -> None:
+    """Figure 2: the metric against the rollout batch size (labels are the batch sizes); SFT as a line."""
+    df = seed_values(data_file, spec, spec.metric)
+    sft = df[df["run"] == "SFT"]["value"].mean()
+    df = df[df["run"] != "SFT"].assign(batch=lambda d: d["run"].astype(int))
+    sns.set_theme(style="whitegrid", font_scale=0.85)
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    sns.lineplot(df, x="batch", y="value", marker="o", errorbar=None, ax=ax)
+    sns.scatterplot(df, x="batch", y="value", color="black", s=20, ax=ax)
+    ax.axhline(sft, ls="--", color="grey", label="SFT (Safe)")
+    ax.set(xscale="log", xticks=sorted(df["batch"].unique()), xlabel="rollout batch size", ylabel=spec.metric,
+           title="Figure 2 at tiny scale: PPO by batch size")
+    ax.set_xticklabels(sorted(df["batch"].unique()))
+    ax.legend()
+    save(fig, out_file)
+
+
+def ppo_curves(data_file: Path, out_file: Path, spec=None) -> None:
+    """Learned-RM score and KL per episode for each PPO run (mean over seeds, band = 95 % CI)."""
+    df = pd.read_csv(data_file)
+    sns.set_theme(style="whitegrid", font_scale=0.85)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, column, label in zip(axes, ("score", "kl"), ("learned-RM score of the rollouts", "KL to the reference")):
+        sns.lineplot(df, x="episode", y=column, hue="run", errorbar=("ci", 95), ax=ax)
+        ax.set(xlabel="episodes (prompts sampled)", ylabel=label)
+    fig.suptitle("PPO training curves per variant")
+    save(fig, out_file)
+
+
+def cost_panel(data_file: Path, out_file: Path, spec=None) -> None:
+    """Training cost per method: wall time and tokens generated (summed over a method's stages, mean over seeds)."""
+    df = pd.read_csv(data_file).groupby(["run", "seed"], sort=False, as_index=False).sum(numeric_only=True)
+    sns.set_theme(style="whitegrid", font_scale=0.85)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.5 * df["run"].nunique() + 1.8))
+    for ax, column, label in zip(axes, ("wall_time_s", "generated_tokens"), ("training wall time (s, 2 CPU cores)",
+                                                                          "tokens generated during training")):
+        sns.barplot(df, y="run", x=column, hue="run", errorbar=None, ax=ax, legend=False)
+        ax.set(ylabel="", xlabel=label)
+    fig.suptitle("Cost per method (tiny profile)")
+    save(fig, out_file)
+
+
 #: Figure kinds an experiment file may name (report.figures[].kind).
-FIGURES = {"figure1_heatmaps": figure1_heatmaps}
+FIGURES = {"figure1_heatmaps": figure1_heatmaps, "help_vs_safety": help_vs_safety, "grouped_bars": grouped_bars,
+           "batch_sweep": batch_sweep, "ppo_curves": ppo_curves, "cost_panel": cost_panel}

@@ -6,6 +6,9 @@ from ..config import StudyParams
 from ..experiment import Experiment
 from .verdicts import Verdict, format_value, lookup
 
+#: An "ours" cell starting with this is text, not a metric path (e.g. "=not run" for a column we do not run).
+LITERAL = "="
+
 VERDICT_MARK = {"reproduced": "✅ reproduced", "not reproduced": "❌ not reproduced", "inconclusive": "❔ inconclusive"}
 
 
@@ -17,13 +20,17 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     return [_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows)]
 
 
+def cell(metrics: dict, path: str, level: float) -> str:
+    return path[len(LITERAL):] if path.startswith(LITERAL) else format_value(lookup(metrics, path), level)
+
+
 def render_section(exp: Experiment, metrics: dict, verdicts: list[Verdict], level: float) -> list[str]:
     """One experiment: summary, the paper's table beside ours, claims with verdicts, details, figures."""
     spec = exp.report
     lines = [f"## {exp.title}", "", f"*{exp.paper_ref}* · experiment file `experiments/{exp.id}.yaml`", "",
              spec.summary.strip(), ""]
     header = ["", *(f"{c} (paper)" for c in spec.table.paper_columns), *(f"{c} (ours)" for c in spec.table.our_columns)]
-    rows = [[r.label, *r.paper, *(format_value(lookup(metrics, p), level) for p in r.ours)] for r in spec.table.rows]
+    rows = [[r.label, *r.paper, *(cell(metrics, p, level) for p in r.ours)] for r in spec.table.rows]
     lines += _table(header, rows) + [""]
     lines += _table(["claim (paper)", "ours", "verdict", "rule"],
                     [[v.claim.text, v.ours, VERDICT_MARK[v.verdict], v.rule] for v in verdicts]) + [""]

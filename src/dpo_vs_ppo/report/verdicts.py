@@ -65,14 +65,20 @@ def judge(claim: ClaimSpec, metrics: dict, level: float) -> Verdict:
         return Verdict(claim, REPRODUCED if ok else NOT_REPRODUCED, format_value(value), rule)
     values = value["per_seed"] if isinstance(value, dict) else [float(value)]
     ci = t_interval([float(v) for v in values], level)
-    pct = f"{100 * level:g} %"
     above = claim.rule == "ci_above"
     side, other = ("above", "below") if above else ("below", "above")
-    rule = (f"reproduced if the {pct} interval of {claim.metric} over seeds lies wholly {side} {claim.target:g}; "
-            f"not reproduced if wholly {other}; otherwise inconclusive")
-    if ci.low > claim.target:
+    if ci.n < 2:  # one seed: no interval exists, so the single value decides and the rule says so
+        rule = (f"one seed, no interval: reproduced if {claim.metric} is {side} {claim.target:g}, not reproduced if "
+                f"{other}; a weaker test than the seeded tables'")
+        low = high = ci.mean
+    else:
+        pct = f"{100 * level:g} %"
+        rule = (f"reproduced if the {pct} interval of {claim.metric} over seeds lies wholly {side} {claim.target:g}; "
+                f"not reproduced if wholly {other}; otherwise inconclusive")
+        low, high = ci.low, ci.high
+    if low > claim.target:
         verdict = REPRODUCED if above else NOT_REPRODUCED
-    elif ci.high < claim.target:
+    elif high < claim.target:
         verdict = NOT_REPRODUCED if above else REPRODUCED
     else:
         verdict = INCONCLUSIVE
@@ -82,7 +88,7 @@ def judge(claim: ClaimSpec, metrics: dict, level: float) -> Verdict:
 def format_interval(ci: Interval) -> str:
     """'0.123 ± 0.045 (n=3)', or just the mean when one seed gives no interval."""
     if ci.n < 2:
-        return f"{ci.mean:.3g} (n=1, no interval)"
+        return f"{ci.mean:.3g} (n=1)"
     return f"{ci.mean:.3g} ± {(ci.high - ci.low) / 2:.2g} (n={ci.n})"
 
 

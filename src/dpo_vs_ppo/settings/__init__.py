@@ -8,6 +8,7 @@ live in ``experiments/*.yaml``; a missing key is an error.
 from .data import CodeDataSettings, CodeTaskSettings, DialogueDataSettings, HubSource, SafeDialogueSettings
 from .evaluation import CodeEvalSettings, DialogueEvalSettings, GenerateSettings, JudgeSettings, ScorerChoice
 from .models import LlamaSize, ModelFamily, ModelSettings
+from .tables import TableSettings
 from .toy import Figure1Settings, Table1Settings, TheoremCheckSettings
 from .training import DPOIterSettings, DPOSettings, Optimisation, PPOSettings, RewardSettings, SFTSettings
 
@@ -27,10 +28,11 @@ SETTINGS_BY_STAGE: dict[str, type] = {
     "evaluate_dialogue": DialogueEvalSettings,
     "judge": JudgeSettings,
     "evaluate_code": CodeEvalSettings,
+    "table": TableSettings,
 }
 
 __all__ = ["SETTINGS_BY_STAGE", "CodeDataSettings", "CodeEvalSettings", "DialogueEvalSettings", "GenerateSettings",
            "JudgeSettings", "ScorerChoice", "CodeTaskSettings", "DPOIterSettings", "DPOSettings",
            "DialogueDataSettings", "Figure1Settings", "HubSource", "LlamaSize", "ModelFamily", "ModelSettings",
-           "Optimisation", "PPOSettings", "RewardSettings", "SFTSettings", "SafeDialogueSettings", "Table1Settings",
+           "Optimisation", "PPOSettings", "TableSettings", "RewardSettings", "SFTSettings", "SafeDialogueSettings", "Table1Settings",
            "TheoremCheckSettings"]

@@ -73,6 +73,9 @@ class RewardSettings:
     """Weight of the (r_chosen + r_rejected)^2 centring term; 0 disables it (TRL default None)."""
     seed: int
     """Seed of data order."""
+    pair_filter: Literal["none", "dual_unsafe", "dual_unsafe_and_dual_safe"]
+    """Which SafeRLHF pairs to drop before training: 'dual_unsafe' (both responses unsafe), or that and then
+    'dual_safe' (both safe). PAPER: Sec. 4.3, Table 2 and App. C.3, Table 13 (dual-safe after dual-unsafe)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,9 @@ class DPOSettings:
     """Longest prompt + response in tokens."""
     seed: int
     """Seed of data order."""
+    pair_filter: Literal["none", "dual_unsafe", "dual_unsafe_and_dual_safe"]
+    """Which SafeRLHF pairs to drop before training: 'dual_unsafe' (both responses unsafe), or that and then
+    'dual_safe' (both safe). PAPER: Sec. 4.3, Table 2 and App. C.3, Table 13 (dual-safe after dual-unsafe)."""
 
     def problems(self):
         if self.beta <= 0:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
+from ..config import ConfigError
 from ..models import load_tokenizer
 from ..records import provenance, read_json, to_plain, write_json
 from ..training.runtime import prepare_process
@@ -20,14 +22,40 @@ def add_training_arguments(p: argparse.ArgumentParser, stage: str, metrics_help:
                    help="the models stage output: model_refs.json names the tokenizer and the base models")
     p.add_argument("--out", required=True, metavar="DIR", help="where to save the trained model (and its tokenizer)")
     p.add_argument("--steps", required=True, metavar="CSV", help="step log, one row per logged step (a DVC plot)")
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="run seed, replacing the experiment file's `seed` (dvc.yaml passes each of params.yaml's seeds)")
     add_record_arguments(p, metrics_help)
 
 
 def load_training(args, stage: str, seed_offset: int = 0):
     """Params and the experiment for ``stage`` (config errors stop here), then a seeded, offline process."""
     params, exp = load(args.params, args.experiment, stage)
+    if args.seed is not None:
+        exp = with_seed(exp, args.seed)
     prepare_process(exp.settings.seed + seed_offset)
     return params, exp
+
+
+def with_seed(exp, seed: int):
+    """The experiment with every ``seed`` field of its settings (nested ones too, e.g. DPO-Iter's DPO) set."""
+    def reseed(settings):
+        changes = {f.name: reseed(getattr(settings, f.name)) for f in dataclasses.fields(settings)
+                   if dataclasses.is_dataclass(getattr(settings, f.name))}
+        if any(f.name == "seed" for f in dataclasses.fields(settings)):
+            changes["seed"] = seed
+        return dataclasses.replace(settings, **changes)
+    return dataclasses.replace(exp, settings=reseed(exp.settings))
+
+
+def filtered_pairs(args, pair_filter: str):
+    """The ``--train`` pairs after the experiment's pair filter, and the counts it dropped."""
+    from ..data.records import PreferencePair, read_records
+    from ..training.datasets import filter_pairs
+
+    try:
+        return filter_pairs(read_records(args.train, PreferencePair), pair_filter)
+    except ValueError as err:
+        raise ConfigError(args.experiment, "settings.pair_filter", f"{err} ({args.train} has none)") from None
 
 
 def model_refs(models_dir: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ from ..models import load_policy
 from ..training.datasets import preference_dataset
 from ..training.step_log import StepLogCallback, last_value
 from ._cli import main_with_config_errors, parser
-from ._training import add_training_arguments, load_training, save_checkpoint, tokenizer_for, write_run_records
+from ._training import filtered_pairs, add_training_arguments, load_training, save_checkpoint, tokenizer_for, write_run_records
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,10 +26,10 @@ def main(argv: list[str] | None = None) -> None:
 
     start = time.perf_counter()
     tokenizer = tokenizer_for(args.models)
-    pairs = read_records(args.train, PreferencePair)
+    pairs, dropped = filtered_pairs(args, exp.settings.pair_filter)
     trainer, log = train_dpo(exp.settings, args.init, tokenizer, pairs, args.out)
     save_checkpoint(trainer, trainer.model, tokenizer, args.out)
-    metrics = dpo_metrics(trainer, log, pairs)
+    metrics = {**dpo_metrics(trainer, log, pairs), "pair_filter": exp.settings.pair_filter, "pairs_dropped": dropped}
     write_run_records(args, params, exp, trainer, log.rows, metrics, start)
     trainer.accelerator.print(f"dpo: {len(pairs)} pairs, loss {metrics['final_loss']:.4f}, "
                               f"reward margin {metrics['final_reward_margin']:.3f}")

@@ -32,26 +32,38 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     params, exp, start = load_evaluation(args, "evaluate_dialogue")
     s = exp.settings
-    reward = configured_scorer(args.experiment, "reward", s.reward, args.reward_model, s.batch_size)
-    cost = configured_scorer(args.experiment, "cost", s.cost, args.cost_model, s.batch_size) if s.cost.scorer else None
-
     rows = read_samples(args.samples)
+    baseline = read_samples(args.baseline_samples) if args.baseline_samples else None
+    metrics, scores = score_samples(args.experiment, s, rows, baseline, args.baseline_samples, args.reward_model,
+                                    args.cost_model)
+    write_text(args.scores, scores)
+    write_evaluation_records(args, params, exp, metrics, start, samples=args.samples, baseline=args.baseline_samples)
+    print(f"evaluate_dialogue: {summary_line(metrics)}")
+
+
+def summary_line(metrics: dict) -> str:
+    return ", ".join(f"{k} {metrics[k]:.3f}" for k in ("reward_mean", "delta_help", "harm", "safety_rate") if k in metrics)
+
+
+def score_samples(file: str, s, rows, baseline, baseline_name, reward_model, cost_model) -> tuple[dict, str]:
+    """The dialogue metrics of ``rows`` (with ΔHelp when ``baseline`` samples are given) and every
+    response's scores as JSON Lines."""
+    reward = configured_scorer(file, "reward", s.reward, reward_model, s.batch_size)
+    cost = configured_scorer(file, "cost", s.cost, cost_model, s.batch_size) if s.cost.scorer else None
     prompts, responses = flat_pairs(rows)
     rewards, costs = reward(prompts, responses), cost(prompts, responses) if cost else None
     base_rewards = None
-    if args.baseline_samples:
-        base = aligned(rows, read_samples(args.baseline_samples), args.baseline_samples)
+    if baseline is not None:
+        base = aligned(rows, baseline, baseline_name)
         if [len(b.responses) for b in base] != [len(r.responses) for r in rows]:
             raise ValueError("policy and baseline must have the same number of responses per prompt")
         base_rewards = reward(*flat_pairs(base))
     metrics = dialogue_metrics(rewards, costs, s.safety_threshold, base_rewards)
     metrics.update(prompts=len(rows), reward_scorer=s.reward.scorer, cost_scorer=s.cost.scorer)
     ids = [r.prompt_id for r in rows for _ in r.responses]
-    write_text(args.scores, "".join(json.dumps({"prompt_id": i, "reward": rw, "cost": None if costs is None else costs[k]})
-                                    + "\n" for k, (i, rw) in enumerate(zip(ids, rewards))))
-    write_evaluation_records(args, params, exp, metrics, start, samples=args.samples, baseline=args.baseline_samples)
-    summary = ", ".join(f"{k} {metrics[k]:.3f}" for k in ("reward_mean", "delta_help", "harm", "safety_rate") if k in metrics)
-    print(f"evaluate_dialogue: {len(responses)} responses: {summary}")
+    scores = "".join(json.dumps({"prompt_id": i, "reward": rw, "cost": None if costs is None else costs[k]}) + "\n"
+                     for k, (i, rw) in enumerate(zip(ids, rewards)))
+    return metrics, scores
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+from ..data.records import PreferencePair, read_records
 from ..evaluation.samples import PromptSamples, evaluation_prompts, write_samples
 from ..models import load_policy, load_tokenizer
 from ..training.sampling import sample_responses
@@ -18,7 +19,10 @@ from ._evaluation import add_evaluation_arguments, load_evaluation, write_evalua
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
-    p.add_argument("--policy", required=True, metavar="DIR", help="policy checkpoint (folder or hub id)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--policy", metavar="DIR", help="policy checkpoint (folder or hub id)")
+    source.add_argument("--chosen-of-pairs", action="store_true",
+                        help="no policy: write each prompt's chosen response from --prompts (Table 4's 'vs Chosen')")
     p.add_argument("--tokenizer", metavar="DIR", help="tokenizer folder, if not saved with the policy")
     p.add_argument("--prompts", required=True, metavar="JSONL", help="preference-pair or code-problem records")
     p.add_argument("--out", required=True, metavar="JSONL", help="where to write the samples")
@@ -27,17 +31,35 @@ def main(argv: list[str] | None = None) -> None:
     params, exp, start = load_evaluation(args, "generate")
     s = exp.settings
 
-    prompts = evaluation_prompts(args.prompts)
+    if args.chosen_of_pairs:
+        rows, metrics = dataset_chosen(args.prompts)
+    else:
+        rows, metrics = generate_samples(s, args.policy, args.tokenizer or args.policy, args.prompts)
+    write_samples(args.out, rows)
+    write_evaluation_records(args, params, exp, metrics, start, policy=args.policy or "dataset chosen")
+    print(f"generate: {metrics['responses']} responses to {metrics['prompts']} prompts, {metrics['generated_tokens']} tokens")
+
+
+def generate_samples(s, policy: str, tokenizer: str, prompts_path: str) -> tuple[list[PromptSamples], dict]:
+    """``s.responses_per_prompt`` samples per evaluation prompt, and the counts generate.json records."""
+    prompts = evaluation_prompts(prompts_path)
     if s.max_prompts:
         prompts = sorted(random.Random(s.seed).sample(prompts, min(s.max_prompts, len(prompts))))
-    tokenizer = load_tokenizer(args.tokenizer or args.policy)
-    texts, tokens = sample_responses(load_policy(args.policy), tokenizer, [p for _, p in prompts],
+    texts, tokens = sample_responses(load_policy(policy), load_tokenizer(tokenizer), [p for _, p in prompts],
                                      s.responses_per_prompt, s.max_new_tokens, s.temperature, s.top_k, s.batch_size)
-    write_samples(args.out, [PromptSamples(pid, prompt, tuple(group)) for (pid, prompt), group in zip(prompts, texts)])
-    metrics = {"prompts": len(prompts), "responses": sum(map(len, texts)), "generated_tokens": tokens,
-               "empty_responses": sum(not r.strip() for group in texts for r in group)}
-    write_evaluation_records(args, params, exp, metrics, start, policy=args.policy)
-    print(f"generate: {metrics['responses']} responses to {len(prompts)} prompts, {tokens} tokens")
+    rows = [PromptSamples(pid, prompt, tuple(group)) for (pid, prompt), group in zip(prompts, texts)]
+    return rows, {"prompts": len(prompts), "responses": sum(map(len, texts)), "generated_tokens": tokens,
+                  "empty_responses": sum(not r.strip() for group in texts for r in group)}
+
+
+def dataset_chosen(pairs_path: str) -> tuple[list[PromptSamples], dict]:
+    """The dataset's own chosen response to each distinct prompt (its first pair), as a samples file."""
+    first: dict[str, str] = {}
+    for pair in read_records(pairs_path, PreferencePair):
+        first.setdefault(pair.prompt, pair.chosen)
+    ids = dict(evaluation_prompts(pairs_path))
+    rows = [PromptSamples(pid, prompt, (first[prompt],)) for pid, prompt in ids.items()]
+    return rows, {"prompts": len(rows), "responses": len(rows), "generated_tokens": 0, "empty_responses": 0}
 
 
 if __name__ == "__main__":

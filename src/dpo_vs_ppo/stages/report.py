@@ -13,15 +13,19 @@ from ..config import ConfigError, load_params
 from ..experiment import load_experiment
 from ..records import read_json, write_json, write_text
 from ..report.figures import FIGURES
-from ..report.markdown import render_report
+from ..report.markdown import LITERAL, render_report
 from ..report.verdicts import judge, lookup
 from ._cli import main_with_config_errors, parser
+
+
+NOT_RUN = "-"
 
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
     p.add_argument("--experiment", required=True, nargs=2, action="append", metavar=("YAML", "RESULTS_DIR"),
-                   help="an experiment file and its results folder; repeat once per experiment")
+                   help="an experiment file and its results folder ('-' for a result not run at this scale: the paper's "
+                        "numbers only); repeat once per experiment, in report order")
     p.add_argument("--out", required=True, metavar="DIR", help="report folder (reports/)")
     args = p.parse_args(argv)
     params = load_params(args.params)
@@ -30,8 +34,14 @@ def main(argv: list[str] | None = None) -> None:
         exp = load_experiment(exp_path, params.profile)
         if exp.report is None:
             raise ConfigError(exp_path, "report", "missing key (this file configures a pipeline part, not a result)")
+        if results == NOT_RUN:
+            if exp.report.claims or any(not c.startswith(LITERAL) for r in exp.report.table.rows for c in r.ours):
+                raise ConfigError(exp_path, "report", 'a result not run has no claims and only literal cells ("=not run")')
+            loaded.append((exp, {}, None))
+            continue
         metrics = read_json(Path(results) / "metrics.json")
-        for path in [c.metric for c in exp.report.claims] + [p for r in exp.report.table.rows for p in r.ours] + list(exp.report.details):
+        cells = [p for r in exp.report.table.rows for p in r.ours if not p.startswith(LITERAL)]
+        for path in [c.metric for c in exp.report.claims] + cells + list(exp.report.details):
             try:
                 lookup(metrics, path)
             except KeyError as err:  # a spec naming a metric the stage never writes: fail before drawing
@@ -47,10 +57,10 @@ def main(argv: list[str] | None = None) -> None:
         verdicts = [judge(c, metrics, params.confidence_level) for c in exp.report.claims]
         sections.append((exp, metrics, verdicts))
         for fig in exp.report.figures:
-            FIGURES[fig.kind](results / fig.data, out / fig.file)
+            FIGURES[fig.kind](results / fig.data, out / fig.file, fig)
         summary[exp.id] = {"title": exp.title, "paper_ref": exp.paper_ref, "metrics": metrics,
                            "verdicts": {v.claim.id: {"verdict": v.verdict, "ours": v.ours, "rule": v.rule} for v in verdicts}}
-    versions = read_json(loaded[0][2] / "run.json")["versions"]
+    versions = read_json(next(r for _, _, r in loaded if r is not None) / "run.json")["versions"]
     write_text(out / "README.md", render_report(params, sections, versions))
     write_json(out / "results.json", {"profile": params.profile, "seeds": list(params.seeds), "versions": versions,
                                       "experiments": summary})

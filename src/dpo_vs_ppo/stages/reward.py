@@ -15,7 +15,7 @@ from ..training.datasets import preference_dataset
 from ..training.sampling import score_responses
 from ..training.step_log import StepLogCallback, last_value
 from ._cli import main_with_config_errors, parser
-from ._training import (add_training_arguments, load_training, model_refs, save_checkpoint, tokenizer_for,
+from ._training import (filtered_pairs, add_training_arguments, load_training, model_refs, save_checkpoint, tokenizer_for,
                         write_run_records)
 
 
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     tokenizer = tokenizer_for(args.models)
     model = load_scalar_model(model_refs(args.models)["reward"])
-    pairs = read_records(args.train, PreferencePair)
+    pairs, dropped = filtered_pairs(args, s.pair_filter)
     log = StepLogCallback()
     trainer = trl_bridge.reward_trainer(s, model, tokenizer, preference_dataset(pairs), args.out, [log])
     trainer.train()
@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> None:
     rejected = score_responses(model, tokenizer, prompts, [t.rejected for t in test], batch_size=64)
     accuracy = sum(c > r for c, r in zip(chosen, rejected)) / len(test)
     metrics = {"pairs": len(pairs), "optimizer_steps": trainer.state.global_step,
-               "final_loss": last_value(log.rows, "loss"), "test_pairs": len(test), "test_accuracy": round(accuracy, 4)}
+               "final_loss": last_value(log.rows, "loss"),
+               "pair_filter": s.pair_filter, "pairs_dropped": dropped, "test_pairs": len(test), "test_accuracy": round(accuracy, 4)}
     write_run_records(args, params, exp, trainer, log.rows, metrics, start)
     trainer.accelerator.print(f"reward: {len(pairs)} pairs, loss {metrics['final_loss']:.4f}, "
                               f"held-out accuracy {accuracy:.3f}")

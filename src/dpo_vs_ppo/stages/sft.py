@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from .. import trl_bridge
-from ..data.records import SFTExample, read_records
+from ..data.records import PreferencePair, SFTExample, read_records
 from ..models import load_policy
 from ..training.datasets import sft_dataset
 from ..training.step_log import StepLogCallback, last_value
@@ -21,6 +21,8 @@ from ._training import (add_training_arguments, load_training, model_refs, save_
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
     p.add_argument("--train", required=True, metavar="JSONL", help="SFT records (prepare stage)")
+    p.add_argument("--chosen-of-pairs", action="store_true",
+                   help="--train holds preference pairs: imitate their chosen responses (HH-RLHF's SFT data)")
     p.add_argument("--init", metavar="DIR", help="start from this checkpoint instead of the base policy")
     add_training_arguments(p, "sft", "where to write final loss and sizes")
     args = p.parse_args(argv)
@@ -30,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     tokenizer = tokenizer_for(args.models)
     model = load_policy(args.init or model_refs(args.models)["policy"])
-    examples = read_records(args.train, SFTExample)
+    examples = chosen_examples(args.train) if args.chosen_of_pairs else read_records(args.train, SFTExample)
     log = StepLogCallback()
     trainer = trl_bridge.sft_trainer(s, model, tokenizer, sft_dataset(examples), args.out, [log])
     trainer.train()
@@ -40,6 +42,13 @@ def main(argv: list[str] | None = None) -> None:
     write_run_records(args, params, exp, trainer, log.rows, metrics, start)
     trainer.accelerator.print(f"sft: {len(examples)} examples, {trainer.state.global_step} steps, "
                               f"loss {metrics['first_loss']:.4f} -> {metrics['final_loss']:.4f}")
+
+
+def chosen_examples(path: str) -> list[SFTExample]:
+    """SFT records from the chosen side of preference pairs (one per distinct prompt and response)."""
+    pairs = read_records(path, PreferencePair)
+    unique = dict.fromkeys((p.prompt, p.chosen, p.source) for p in pairs)
+    return [SFTExample(prompt=prompt, completion=chosen, source=source) for prompt, chosen, source in unique]
 
 
 if __name__ == "__main__":

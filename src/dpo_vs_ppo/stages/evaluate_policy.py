@@ -1,0 +1,88 @@
+"""Stage evaluate_policy: sample one dialogue policy at every seed and score the samples (PAPER: Sec. 6).
+
+The generate and evaluate_dialogue stages in one process, looped over the seeds params.yaml names
+(``--seed-list``): the imports dominate a tiny evaluation, so one process per policy instead of two per
+(policy, seed) saves minutes over the study. ``--policy`` is a checkpoint folder holding one checkpoint
+per seed (``s<seed>/``, a seeded training run) or a single checkpoint (SFT, sampled once per seed).
+
+Writes ``--samples-dir/s<seed>.jsonl`` (the judge and the ΔHelp of other policies read them), and one
+metrics file with every seed's dialogue metrics and their means.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..config import ConfigError
+from ..evaluation.samples import read_samples, write_samples
+from ..experiment import load_experiment
+from ..records import provenance, write_json, write_text
+from ..training.runtime import prepare_process
+from ._cli import add_record_arguments, main_with_config_errors, parser
+from ._training import with_seed
+from .evaluate_dialogue import score_samples, summary_line
+from .generate import generate_samples
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = parser(__doc__)
+    p.add_argument("--generate-experiment", required=True, metavar="YAML", help="an experiment file of stage 'generate'")
+    p.add_argument("--experiment", required=True, metavar="YAML", help="an experiment file of stage 'evaluate_dialogue'")
+    p.add_argument("--seed-list", required=True, choices=("seeds", "ablation_seeds"),
+                   help="which params.yaml seed list to evaluate (the one the policy was trained over)")
+    p.add_argument("--policy", required=True, metavar="DIR", help="checkpoint folder: s<seed>/ per seed, or one checkpoint")
+    p.add_argument("--prompts", required=True, metavar="JSONL", help="preference-pair records whose prompts are answered")
+    p.add_argument("--samples-dir", required=True, metavar="DIR", help="where to write s<seed>.jsonl and s<seed>_scores.jsonl")
+    p.add_argument("--baseline-samples-dir", metavar="DIR", help="the baseline policy's samples folder (ΔHelp)")
+    p.add_argument("--reward-model", metavar="DIR", help="folder of a learned reward model (scorer learned_reward)")
+    add_record_arguments(p, "where to write every seed's dialogue metrics and their means")
+    args = p.parse_args(argv)
+    from ..config import load_params
+
+    params = load_params(args.params)
+    generate = load_experiment(args.generate_experiment, params.profile, "generate")
+    evaluate = load_experiment(args.experiment, params.profile, "evaluate_dialogue")
+    seeds = getattr(params, args.seed_list)
+    checkpoints = {seed: checkpoint_for(Path(args.policy), seed) for seed in seeds}
+
+    start, per_seed = time.perf_counter(), {}
+    for seed, checkpoint in checkpoints.items():
+        prepare_process(seed)
+        s = with_seed(generate, seed).settings
+        rows, counts = generate_samples(s, str(checkpoint), str(checkpoint), args.prompts)
+        write_samples(Path(args.samples_dir) / f"s{seed}.jsonl", rows)
+        baseline = None
+        if args.baseline_samples_dir:
+            baseline_path = Path(args.baseline_samples_dir) / f"s{seed}.jsonl"
+            baseline = read_samples(baseline_path) if baseline_path != Path(args.samples_dir) / f"s{seed}.jsonl" else rows
+        metrics, scores = score_samples(args.experiment, evaluate.settings, rows, baseline,
+                                        args.baseline_samples_dir, args.reward_model, None)
+        write_text(Path(args.samples_dir) / f"s{seed}_scores.jsonl", scores)
+        per_seed[str(seed)] = {**metrics, **counts}
+        print(f"evaluate_policy: {args.policy} seed {seed}: {summary_line(metrics)}")
+    write_json(args.metrics, seed_summary(per_seed))
+    record = provenance(params, evaluate, time.perf_counter() - start)
+    record.update(generate_settings=generate.settings, checkpoints={str(k): str(v) for k, v in checkpoints.items()},
+                  baseline=args.baseline_samples_dir)
+    write_json(args.run_info, record)
+
+
+def checkpoint_for(policy: Path, seed: int) -> Path:
+    """The seed's own checkpoint (``s<seed>/``) when the folder holds per-seed runs, else the folder."""
+    if (policy / f"s{seed}").is_dir():
+        return policy / f"s{seed}"
+    if any(policy.glob("s[0-9]*")):
+        raise ConfigError("params.yaml", "seeds", f"{policy} has no checkpoint for seed {seed}")
+    return policy
+
+
+def seed_summary(per_seed: dict[str, dict]) -> dict:
+    """Every seed's metrics, and the mean over seeds of each numeric one (what `dvc metrics diff` shows first)."""
+    numeric = [k for k, v in next(iter(per_seed.values())).items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    mean = {k: round(sum(m[k] for m in per_seed.values()) / len(per_seed), 6) for k in numeric}
+    return {"seeds": [int(s) for s in per_seed], "mean": mean, "per_seed": per_seed}
+
+
+if __name__ == "__main__":
+    main_with_config_errors(main)
