@@ -19,7 +19,7 @@ from ..evaluation.samples import read_samples, write_samples
 from ..experiment import load_experiment
 from ..records import provenance, write_json, write_text
 from ..training.runtime import prepare_process
-from ._cli import add_record_arguments, main_with_config_errors, parser
+from ._cli import add_record_arguments, load, main_with_config_errors, parser
 from ._training import with_seed
 from .evaluate_dialogue import score_samples, summary_line
 from .generate import generate_samples
@@ -38,11 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--reward-model", metavar="DIR", help="folder of a learned reward model (scorer learned_reward)")
     add_record_arguments(p, "where to write every seed's dialogue metrics and their means")
     args = p.parse_args(argv)
-    from ..config import load_params
-
-    params = load_params(args.params)
+    params, evaluate = load(args.params, args.experiment, "evaluate_dialogue")
     generate = load_experiment(args.generate_experiment, params.profile, "generate")
-    evaluate = load_experiment(args.experiment, params.profile, "evaluate_dialogue")
     seeds = getattr(params, args.seed_list)
     checkpoints = {seed: checkpoint_for(Path(args.policy), seed) for seed in seeds}
 
@@ -51,11 +48,9 @@ def main(argv: list[str] | None = None) -> None:
         prepare_process(seed)
         s = with_seed(generate, seed).settings
         rows, counts = generate_samples(s, str(checkpoint), str(checkpoint), args.prompts)
-        write_samples(Path(args.samples_dir) / f"s{seed}.jsonl", rows)
-        baseline = None
-        if args.baseline_samples_dir:
-            baseline_path = Path(args.baseline_samples_dir) / f"s{seed}.jsonl"
-            baseline = read_samples(baseline_path) if baseline_path != Path(args.samples_dir) / f"s{seed}.jsonl" else rows
+        write_samples(Path(args.samples_dir) / f"s{seed}.jsonl", rows)  # first: the baseline may be this run
+        baseline_dir = args.baseline_samples_dir
+        baseline = read_samples(Path(baseline_dir) / f"s{seed}.jsonl") if baseline_dir else None
         metrics, scores = score_samples(args.experiment, evaluate.settings, rows, baseline,
                                         args.baseline_samples_dir, args.reward_model, None)
         write_text(Path(args.samples_dir) / f"s{seed}_scores.jsonl", scores)

@@ -10,7 +10,6 @@ wall time and tokens generated, for the report's curves and cost panel.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 from ..config import ConfigError
@@ -101,7 +100,7 @@ def cost_rows(logs) -> list[list]:
     out = []
     for label, seed, folder in logs:
         metrics = read_json(folder / "metrics.json") if (folder / "metrics.json").is_file() else {}
-        record = json.loads((folder / "run.json").read_text()) if (folder / "run.json").is_file() else {}
+        record = read_json(folder / "run.json") if (folder / "run.json").is_file() else {}
         tokens = metrics.get("response_tokens", metrics.get("sampled_tokens", 0))
         out.append([label, seed, round(record.get("wall_time_s", float("nan")), 2), tokens])
     return out
