@@ -15,7 +15,7 @@ from dpo_vs_ppo.evaluation.dialogue_metrics import (
     safety_rate,
 )
 from dpo_vs_ppo.records import to_plain
-from dpo_vs_ppo.stages.evaluate_code import extract_program
+from dpo_vs_ppo.evaluation.code_metrics import extract_program
 from tests.tiny_models import build_tiny_models, write_pairs
 
 PARAMS = "profile: tiny\nseeds: [0]\nablation_seeds: [0]\nconfidence_level: 0.95\n"
@@ -133,7 +133,7 @@ def test_evaluate_code_counts_failures_and_skips_and_keeps_every_result(tmp_path
     assert metrics["pass_at_k"]["introductory"] == {"pass@1": 0.6, "pass@5": 1.0}
     assert metrics["pass_at_k"]["interview"] == {"pass@1": 0.0, "pass@5": 0.0}
     assert metrics["failures"] == {"denied": 1, "timeout": 2, "wrong_answer": 4}
-    assert metrics["10@5"] == 0.5
+    assert metrics["1@5"] == pytest.approx((3 / 5 + 0) / 2)  # tiny n@k is 1@k: one random survivor of 5
     assert json.loads((tmp_path / "code_run.json").read_text())["sandbox_isolation"]["audit_hook"] is True
 
 

@@ -50,9 +50,20 @@ def test_dvc_repro_on_smoke_writes_the_report(smoke_copy):
                  for e in REPORTED)
     assert re.search(rf"\d+ reproduced, \d+ not reproduced, \d+ inconclusive \(of {claims} claims\)", text)
     for png in ("figure1_heatmaps", "table2_help_vs_safety", "table2_cost", "table3_bars", "table3_ppo_curves",
-                "table11_ppo_curves", "figure2_batch_sweep", "figure2_ppo_curves"):
+                "table11_ppo_curves", "figure2_batch_sweep", "figure2_ppo_curves", "table3_code_bars", "table7_bars",
+                "table8_bars"):
         assert (smoke_copy / f"reports/{png}.png").stat().st_size > 10_000, png
     assert not (smoke_copy / "data").exists()  # data.dvc's data is absent, and nothing needed it
+
+
+def test_the_code_task_trains_on_test_rewards_and_is_evaluated(smoke_copy):
+    ppo = json.loads((smoke_copy / "results/code/ppo_code/s0/run.json").read_text())
+    assert "--reward tests" in ppo["command"]
+    evaluated = json.loads((smoke_copy / "results/code/ppo_code/eval.json").read_text())
+    assert {"apps_all_pass@1", "contests_all_pass@1", "contests_1@2"} <= set(evaluated["mean"])  # smoke: 2 samples
+    assert evaluated["mean"]["apps_problems"] > 0 and evaluated["mean"]["contests_problems"] > 0
+    iter_round = json.loads((smoke_copy / "results/code/dpo_iter_code_1/s0/metrics.json").read_text())
+    assert iter_round["labeller"] == "tests" and iter_round["pairs"] > 0
 
 
 def test_dvc_repro_builds_the_synthetic_data_and_the_tiny_models_offline(smoke_copy):

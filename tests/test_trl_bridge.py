@@ -32,7 +32,7 @@ def ppo_settings(**changes):
 ONE_UPDATE = 1 / 3
 
 
-def run_ppo(refs, tmp_path, settings, updates_seen=None, stock=False):
+def run_ppo(refs, tmp_path, settings, updates_seen=None, stock=False, reward_model=None):
     """Train PPO for ``settings``; return (trainer, rows, reference weights before training)."""
     prepare_process(0)  # as the stage does: torch, numpy (TRL's minibatch permutation) and random
     tokenizer = load_tokenizer(refs["tokenizer"], padding_side="left")
@@ -42,7 +42,7 @@ def run_ppo(refs, tmp_path, settings, updates_seen=None, stock=False):
     # accelerate forces extra optimizer steps in stock TRL, ../stack.md Sec. 4b).
     prompts = ppo_prompt_dataset(PROMPTS * 3, tokenizer, 80)
     rows = []
-    models = dict(model=policy, ref_model=ref, reward_model=load_scalar_model(refs["reward"]),
+    models = dict(model=policy, ref_model=ref, reward_model=reward_model or load_scalar_model(refs["reward"]),
                   value_model=load_scalar_model(refs["reward"]), processing_class=tokenizer, train_dataset=prompts)
     config = trl_bridge.ppo_config(settings, str(tmp_path / "ppo"), 1, len(prompts))
     if stock:  # TRL as shipped, same fields minus ours
@@ -188,3 +188,27 @@ def test_actor_and_critic_have_their_own_learning_rates(refs, tmp_path):
     assert {id(p) for p in groups[0]["params"]} == {id(p) for p in trainer.model.policy.parameters()}
     assert {id(p) for p in groups[1]["params"]} == {id(p) for p in trainer.model.value_model.parameters()}
     assert rows[0]["lr"] == pytest.approx(3e-4) and rows[0]["lr_critic"] == pytest.approx(1e-4)
+
+
+class RecordingReward(torch.nn.Module):
+    """A reward function in the reward model's slot (as the code task's test runner is): it scores each
+    rollout by its response length and keeps what it returned."""
+
+    def __init__(self):
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(()), requires_grad=False)
+        self.returned, self.stats = [], {}
+
+    def score_query_responses(self, query_responses, context_length):
+        scores = (query_responses[:, context_length:] != 0).sum(1).float() / 10
+        self.returned.append(scores.clone())
+        self.stats = {"reward/pass_rate": 0.5}
+        return scores
+
+
+def test_a_reward_function_replaces_the_reward_models_forward(refs, tmp_path):
+    reward = RecordingReward()
+    _, rows, _ = run_ppo(refs, tmp_path, ppo_settings(prompt_epochs=ONE_UPDATE), reward_model=reward)
+    assert len(reward.returned) >= 1
+    assert rows[0]["objective/scores"] == pytest.approx(torch.cat(reward.returned).mean().item(), rel=1e-6)
+    assert rows[0]["reward/pass_rate"] == 0.5  # its stats reach the step log

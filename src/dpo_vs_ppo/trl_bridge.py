@@ -24,8 +24,12 @@ that a release could move; tests/golden/ snapshots the resolved configs). What w
 5. **Speed**: TRL calls ``gc.collect()`` twice per update, about half of a tiny CPU update (README,
    "Speed"). We ``gc.freeze()`` the long-lived objects first, so each collection only scans the
    update's own garbage. Results are unchanged: collection never alters tensors.
+6. **A reward function in the reward model's place** (paper Sec. 5, code: 10 if the program passes every
+   training test, else 0). TRL's PPO only takes a scalar-head model; a reward model object with a
+   ``score_query_responses(query_responses, context_length)`` method (training/code_training.py) is
+   asked for the scores instead. Reward clipping still applies.
 
-Items 2 and 4 swap module globals of ``trl.experimental.ppo.ppo_trainer`` only while ``train()`` runs
+Items 2, 4 and 6 swap module globals of ``trl.experimental.ppo.ppo_trainer`` only while ``train()`` runs
 (``_paper_patches``); ``train()`` looks these names up at call time, so we need not copy its 350 lines.
 """
 
@@ -256,7 +260,7 @@ def _masked_stats(values: torch.Tensor, mask: torch.Tensor) -> tuple[float, floa
 
 @contextmanager
 def _paper_patches(trainer: PaperPPOTrainer):
-    """Swap four names in TRL's PPO module for the duration of train() (additions 2 and 4)."""
+    """Swap four names in TRL's PPO module for the duration of train() (additions 2, 4 and 6)."""
     names = ("masked_whiten", "get_reward", "GenerationConfig", "generate")
     originals = {name: getattr(ppo_module, name) for name in names}
     original_whiten, original_reward = originals["masked_whiten"], originals["get_reward"]
@@ -274,6 +278,10 @@ def _paper_patches(trainer: PaperPPOTrainer):
         return out
 
     def get_reward(model, query_responses, pad_token_id, context_length):
+        if model is trainer.reward_model and hasattr(model, "score_query_responses"):  # addition 6
+            scores = model.score_query_responses(query_responses, context_length)
+            trainer.advantage_stats.update(model.stats)
+            return None, scores, None  # TRL reads only the scores of the reward model's answer
         logits, scores, lengths = original_reward(model, query_responses, pad_token_id, context_length)
         if model is trainer.reward_model and args.reward_clip > 0:
             trainer.advantage_stats["reward/clipped_fraction"] = (scores.abs() > args.reward_clip).float().mean().item()

@@ -29,6 +29,16 @@ def code_reward(result: ProgramResult) -> float:
     return CORRECT_REWARD if result.passed else 0.0
 
 
+def extract_program(response: str) -> str:
+    """The program in a response: the text after the prompt's ANSWER line, without a Markdown fence."""
+    text = response.strip("\n")
+    if text.lstrip().startswith("```"):
+        body = text.lstrip()[3:]
+        body = body.split("\n", 1)[1] if "\n" in body else ""
+        text = body.split("```", 1)[0]
+    return text.rstrip("\n") + "\n"
+
+
 def pass_at_k(n: int, c: int, k: int) -> float:
     """Unbiased pass@k from ``n`` samples with ``c`` correct (Chen et al. 2021, Eq. 1, in product form:
     C(n-c, k) / C(n, k) = prod_{i=n-c+1..n} (1 - k/i), which never forms a huge binomial)."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 import time
 
 from .. import trl_bridge
-from ..data.records import PreferencePair, read_records
+from ..data.records import CodeProblem, DataError, PreferencePair, read_records
 from ..models import load_policy
+from ..training.code_training import solution_pairs
 from ..training.datasets import preference_dataset
 from ..training.step_log import StepLogCallback, last_value
 from ._cli import main_with_config_errors, parser
@@ -18,7 +19,9 @@ from ._training import filtered_pairs, add_training_arguments, load_training, sa
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
-    p.add_argument("--train", required=True, metavar="JSONL", help="preference pairs")
+    p.add_argument("--train", required=True, metavar="JSONL", help="preference pairs, or code problems (with --solution-pairs)")
+    p.add_argument("--solution-pairs", action="store_true",
+                   help="--train holds code problems: pair their correct and incorrect programs (CodeContests)")
     p.add_argument("--init", required=True, metavar="DIR", help="the starting policy (an SFT checkpoint); also the reference")
     add_training_arguments(p, "dpo", "where to write the final loss, reward margin and accuracy")
     args = p.parse_args(argv)
@@ -26,7 +29,12 @@ def main(argv: list[str] | None = None) -> None:
 
     start = time.perf_counter()
     tokenizer = tokenizer_for(args.models)
-    pairs, dropped = filtered_pairs(args, exp.settings.pair_filter)
+    if args.solution_pairs:
+        pairs, dropped = solution_pairs(read_records(args.train, CodeProblem)), {}
+        if not pairs:
+            raise DataError(args.train, "incorrect_solutions", None, "no problem has both a correct and an incorrect program")
+    else:
+        pairs, dropped = filtered_pairs(args, exp.settings.pair_filter)
     trainer, log = train_dpo(exp.settings, args.init, tokenizer, pairs, args.out)
     save_checkpoint(trainer, trainer.model, tokenizer, args.out)
     metrics = {**dpo_metrics(trainer, log, pairs), "pair_filter": exp.settings.pair_filter, "pairs_dropped": dropped}

@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from ..data.records import CodeProblem, read_records
 from ..evaluation.code_metrics import (
+    extract_program,
     hidden_tests,
     judge_samples,
     n_at_k,
@@ -37,22 +38,27 @@ def main(argv: list[str] | None = None) -> None:
     params, exp, start = load_evaluation(args, "evaluate_code", seed=0)
     s = exp.settings
 
-    problems = {p.problem_id: p for p in read_records(args.problems, CodeProblem)}
-    samples = read_samples(args.samples)
-    skipped: Counter = Counter()
-    outcomes = []
     with Sandbox(sandbox_limits(s), workers=s.workers) as box:
-        for row in tqdm(samples, desc="evaluate_code", unit="problem", mininterval=5):
-            problem = problems.get(row.prompt_id)
-            if problem is None or not hidden_tests(problem):
-                skipped["unknown problem" if problem is None else "no tests"] += 1
-                continue
-            outcomes.append(judge_samples(box, problem, [extract_program(r) for r in row.responses]))
+        outcomes, skipped = judge_all(box, read_records(args.problems, CodeProblem), read_samples(args.samples))
         isolation = box.isolation
     write_text(args.outcomes, "".join(json.dumps(asdict(o)) + "\n" for o in outcomes))
     metrics = code_metrics(outcomes, s, skipped)
     write_evaluation_records(args, params, exp, metrics, start, sandbox_isolation=isolation)
     print(f"evaluate_code: {len(outcomes)} problems, pass@k {metrics['pass_at_k'].get('all')}, skipped {dict(skipped)}")
+
+
+def judge_all(box: Sandbox, problems: list[CodeProblem], samples) -> tuple[list, Counter]:
+    """Every samples row judged against its problem; rows of unknown or test-less problems are counted."""
+    by_id = {p.problem_id: p for p in problems}
+    skipped: Counter = Counter()
+    outcomes = []
+    for row in tqdm(samples, desc="evaluate_code", unit="problem", mininterval=5):
+        problem = by_id.get(row.prompt_id)
+        if problem is None or not hidden_tests(problem):
+            skipped["unknown problem" if problem is None else "no tests"] += 1
+            continue
+        outcomes.append(judge_samples(box, problem, [extract_program(r) for r in row.responses]))
+    return outcomes, skipped
 
 
 def sandbox_limits(s) -> SandboxLimits:
@@ -71,16 +77,6 @@ def code_metrics(outcomes, s, skipped: Counter) -> dict:
         k = min(o.samples for o in outcomes)
         metrics[f"{s.n_at_k}@{k}"] = n_at_k(outcomes, s.n_at_k)
     return metrics
-
-
-def extract_program(response: str) -> str:
-    """The program in a response: the text after the prompt's ANSWER line, without a Markdown fence."""
-    text = response.strip("\n")
-    if text.lstrip().startswith("```"):
-        body = text.lstrip()[3:]
-        body = body.split("\n", 1)[1] if "\n" in body else ""
-        text = body.split("```", 1)[0]
-    return text.rstrip("\n") + "\n"
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
-"""Stage ppo: PPO from an SFT checkpoint against a learned reward model (TRL PPOTrainer, with the
-paper's three factors and settings added in trl_bridge.py).
+"""Stage ppo: PPO from an SFT checkpoint (TRL PPOTrainer, with the paper's three factors and settings
+added in trl_bridge.py), rewarded by a learned reward model (dialogue) or by running the sampled program
+on its problem's training tests in the sandbox (code, ``--reward tests``: 10 if all pass, else 0).
 
 The value model starts from the reward model (DeepSpeed-Chat's choice; the paper, built on
-DeepSpeed-Chat, does not say otherwise); the reference is a frozen copy of the SFT policy, or its EMA.
+DeepSpeed-Chat, does not say otherwise), or from ``--value-init`` for code; the reference is a frozen copy of the SFT policy, or its EMA.
 Every ``save_every`` updates the stage saves a resume state under ``--resume-dir``; an interrupted run
 (even ``kill -9``) continues from there on the next ``dvc repro`` (training/ppo_resume.py).
 """
@@ -10,13 +11,16 @@ Every ``save_every`` updates the stage saves a resume state under ``--resume-dir
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 
 import torch
 
 from .. import trl_bridge
-from ..data.records import PreferencePair, read_records
+from ..data.records import CodeProblem, PreferencePair, read_records
+from ..evaluation.sandbox import Sandbox
 from ..models import load_policy, load_scalar_model, parameter_count
 from ..records import to_plain
+from ..training.code_training import ProgramTestReward, problem_prompt
 from ..training.datasets import ppo_prompt_dataset, unique_prompts
 from ..training.ppo_resume import ResumeState, fingerprint
 from ..training.runtime import world_size
@@ -30,26 +34,40 @@ DISTANCE_MAX_PARAMETERS = 50_000_000
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
-    p.add_argument("--prompts", required=True, metavar="JSONL", help="preference pairs whose distinct prompts PPO samples")
+    p.add_argument("--prompts", required=True, metavar="JSONL",
+                   help="preference pairs whose distinct prompts PPO samples, or code problems (with --reward tests)")
     p.add_argument("--policy", required=True, metavar="DIR", help="the SFT checkpoint: initial policy and reference")
-    p.add_argument("--reward", required=True, metavar="DIR", help="the reward-model checkpoint (also the value init)")
+    p.add_argument("--reward", required=True, metavar="DIR|tests",
+                   help="the reward-model checkpoint (also the value init), or `tests`: the paper's code reward")
+    p.add_argument("--value-init", metavar="DIR", help="the value model's initial checkpoint (default: --reward)")
     p.add_argument("--resume-dir", required=True, metavar="DIR", help="resume state (not a DVC output; removed at the end)")
     add_training_arguments(p, "ppo", "where to write the run summary (scores, KL, steps, factor switches)")
     args = p.parse_args(argv)
+    if args.reward == "tests" and not args.value_init:
+        p.error("--reward tests needs --value-init (there is no reward model to start the value model from)")
     params, exp = load_training(args, "ppo")
     s = exp.settings
     world = world_size()
     if problem := trl_bridge.ppo_batch_problem(s, world):
         raise ConfigError(args.experiment, "settings.rollout_batch_size", problem)
+    with ExitStack() as stack:
+        train(args, params, exp, world, stack)
 
-    start = time.perf_counter()
-    prompts = unique_prompts(read_records(args.prompts, PreferencePair))
+
+def train(args, params, exp, world: int, stack: ExitStack) -> None:
+    s, start = exp.settings, time.perf_counter()
+    problems = read_records(args.prompts, CodeProblem) if args.reward == "tests" else None
+    prompts = [problem_prompt(p) for p in problems] if problems else unique_prompts(read_records(args.prompts, PreferencePair))
     if len(prompts) < s.rollout_batch_size:  # TRL's drop_last loader would then yield nothing, forever
         raise ConfigError(args.experiment, "settings.rollout_batch_size", f"{s.rollout_batch_size} is more than the "
                           f"{len(prompts)} distinct prompts of {args.prompts}")
     tokenizer = tokenizer_for(args.models, padding_side="left")
     policy, ref = load_policy(args.policy), load_policy(args.policy)
     dataset = ppo_prompt_dataset(prompts, tokenizer, policy.config.max_position_embeddings - s.response_length)
+    if problems:  # the sandbox lives as long as the training
+        reward = ProgramTestReward(problems, dataset["input_ids"], tokenizer, stack.enter_context(Sandbox()))
+    else:
+        reward = load_scalar_model(args.reward)
     rows: list[dict] = []
     distance = reference_distance(ref) if s.ref_ema and parameter_count(ref) <= DISTANCE_MAX_PARAMETERS else None
 
@@ -60,11 +78,12 @@ def main(argv: list[str] | None = None) -> None:
         if row["update"] % s.save_every == 0 and row["update"] < trainer.total_updates:
             resume.save(row["update"], rows)
 
-    trainer = trl_bridge.ppo_trainer(s, policy, ref, load_scalar_model(args.reward), load_scalar_model(args.reward),
+    value_init = args.value_init or args.reward
+    trainer = trl_bridge.ppo_trainer(s, policy, ref, reward, load_scalar_model(value_init),
                                      tokenizer, dataset, args.out, world, on_update)
     trainer.total_updates = total = trainer.args.num_total_batches
-    resume = ResumeState(trainer, args.resume_dir, fingerprint(
-        {"settings": to_plain(s), "world": world}, [args.policy, args.reward, args.prompts, args.models]))
+    inputs = [args.policy, value_init, args.prompts, args.models] + ([] if problems else [args.reward])
+    resume = ResumeState(trainer, args.resume_dir, fingerprint({"settings": to_plain(s), "world": world}, inputs))
     done, rows[:] = resume.restore()
     trainer.update_offset = done
     if done < total:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 
 from .. import trl_bridge
-from ..data.records import PreferencePair, SFTExample, read_records
+from ..data.records import CodeProblem, PreferencePair, SFTExample, read_records
 from ..models import load_policy
+from ..training.code_training import code_sft_examples
 from ..training.datasets import sft_dataset
 from ..training.step_log import StepLogCallback, last_value
 from ._cli import main_with_config_errors, parser
@@ -20,9 +21,12 @@ from ._training import (add_training_arguments, load_training, model_refs, save_
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
-    p.add_argument("--train", required=True, metavar="JSONL", help="SFT records (prepare stage)")
-    p.add_argument("--chosen-of-pairs", action="store_true",
-                   help="--train holds preference pairs: imitate their chosen responses (HH-RLHF's SFT data)")
+    p.add_argument("--train", required=True, nargs="+", metavar="JSONL", help="SFT records (prepare stage), concatenated")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--chosen-of-pairs", action="store_true",
+                      help="--train holds preference pairs: imitate their chosen responses (HH-RLHF's SFT data)")
+    kind.add_argument("--solutions-of-problems", action="store_true",
+                      help="--train holds code problems: imitate their Python solutions (APPS, CodeContests)")
     p.add_argument("--init", metavar="DIR", help="start from this checkpoint instead of the base policy")
     add_training_arguments(p, "sft", "where to write final loss and sizes")
     args = p.parse_args(argv)
@@ -32,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     tokenizer = tokenizer_for(args.models)
     model = load_policy(args.init or model_refs(args.models)["policy"])
-    examples = chosen_examples(args.train) if args.chosen_of_pairs else read_records(args.train, SFTExample)
+    examples = [example for path in args.train for example in training_examples(args, path)]
     log = StepLogCallback()
     trainer = trl_bridge.sft_trainer(s, model, tokenizer, sft_dataset(examples), args.out, [log])
     trainer.train()
@@ -42,6 +46,14 @@ def main(argv: list[str] | None = None) -> None:
     write_run_records(args, params, exp, trainer, log.rows, metrics, start)
     trainer.accelerator.print(f"sft: {len(examples)} examples, {trainer.state.global_step} steps, "
                               f"loss {metrics['first_loss']:.4f} -> {metrics['final_loss']:.4f}")
+
+
+def training_examples(args, path: str) -> list[SFTExample]:
+    if args.chosen_of_pairs:
+        return chosen_examples(path)
+    if args.solutions_of_problems:
+        return code_sft_examples(read_records(path, CodeProblem))
+    return read_records(path, SFTExample)
 
 
 def chosen_examples(path: str) -> list[SFTExample]:

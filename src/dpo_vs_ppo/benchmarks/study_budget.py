@@ -1,0 +1,109 @@
+"""Benchmark: the study's budgets. Runs ``dvc repro`` and prints each stage's wall time and peak memory.
+
+    python -m dpo_vs_ppo.benchmarks.study_budget                 # whatever is stale in this checkout
+    python -m dpo_vs_ppo.benchmarks.study_budget --force         # the whole study from scratch
+    python -m dpo_vs_ppo.benchmarks.study_budget --smoke DIR     # the smoke profile in a fresh clone at DIR
+
+Budgets (README, "Budgets"): the tiny study within 30 min on 2 cores, the smoke profile within 3 min,
+and every tiny stage under 4 GiB. A stage's memory is the peak of the summed resident memory of the whole
+process tree under ``dvc repro`` while it runs (DVC itself, the stage, sandbox workers), sampled every
+0.2 s, so it is an upper bound on the stage's own. Stage times come from DVC's "Running stage" lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+BUDGET_S = {"tiny": 30 * 60, "smoke": 3 * 60}
+MEMORY_BUDGET_MIB = 4096
+
+
+def tree_rss_mib(root: int) -> float:
+    """Resident memory of ``root`` and all its descendants, from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while we looked
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo += children.get(pid, [])
+    return total / 2**20
+
+
+def run_repro(command: list[str], cwd: Path) -> tuple[list[tuple[str, float, float]], float, int]:
+    """Run ``command``; return (stage, seconds, peak MiB) per stage in order, the total seconds, the exit code."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    stages: list[list] = []  # [name, start, peak]
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(0.2):
+            if stages:
+                stages[-1][2] = max(stages[-1][2], tree_rss_mib(process.pid))
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    for line in process.stdout:
+        sys.stdout.write(line)
+        if line.startswith("Running stage '"):
+            stages.append([line.split("'")[1], time.perf_counter(), 0.0])
+    code = process.wait()
+    end = time.perf_counter()
+    done.set()
+    sampler.join()
+    bounds = [s[1] for s in stages[1:]] + [end]
+    return [(name, stop - begun, peak) for (name, begun, peak), stop in zip(stages, bounds)], end - start, code
+
+
+def report(rows: list[tuple[str, float, float]], total: float, profile: str) -> str:
+    lines = [f"{'stage':<58} {'wall s':>8} {'peak MiB':>9}"]
+    lines += [f"{name:<58} {seconds:8.1f} {peak:9.0f}" for name, seconds, peak in rows]
+    peak = max((r[2] for r in rows), default=0.0)
+    budget = BUDGET_S[profile]
+    lines += ["", f"stages run: {len(rows)}",
+              f"total wall: {total / 60:.1f} min ({total:.0f} s); budget {budget / 60:.0f} min: "
+              f"{'met' if total <= budget else 'MISSED'}",
+              f"largest stage peak: {peak:.0f} MiB; budget {MEMORY_BUDGET_MIB} MiB: "
+              f"{'met' if peak <= MEMORY_BUDGET_MIB else 'MISSED'}"]
+    return "\n".join(lines)
+
+
+def smoke_clone(target: Path) -> Path:
+    """A fresh clone of this checkout's HEAD at ``target``, set to the smoke profile with one seed."""
+    subprocess.run(["git", "clone", "--quiet", str(Path.cwd()), str(target)], check=True)
+    params = target / "params.yaml"
+    text = params.read_text().replace("profile: tiny", "profile: smoke").replace("seeds: [0, 1, 2]", "seeds: [0]")
+    params.write_text(text)
+    return target
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("targets", nargs="*", help="stages to reproduce (default: the whole pipeline)")
+    p.add_argument("--force", action="store_true", help="rerun every stage, cached or not")
+    p.add_argument("--smoke", metavar="DIR", type=Path, help="clone HEAD to DIR (must not exist) and run the smoke profile")
+    args = p.parse_args(argv)
+    cwd, profile = (smoke_clone(args.smoke), "smoke") if args.smoke else (Path.cwd(), "tiny")
+    command = ["dvc", "repro", *args.targets] + (["--force"] if args.force or args.smoke else [])
+    rows, total, code = run_repro(command, cwd)
+    print("\n" + report(rows, total, profile))
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
