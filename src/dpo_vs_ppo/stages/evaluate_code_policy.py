@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     generators = {"apps": load_experiment(args.apps_generate_experiment, params.profile, "generate"),
                   "contests": load_experiment(args.contests_generate_experiment, params.profile, "generate")}
     problem_files = {"apps": args.apps, "contests": args.contests}
+    problems = {name: read_records(path, CodeProblem) for name, path in problem_files.items()}  # once, not per seed
     seeds = getattr(params, args.seed_list)
     checkpoints = {seed: checkpoint_for(Path(args.policy), seed) for seed in seeds}
 
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
                 rows, counts = generate_samples(with_seed(generate, seed).settings, str(checkpoint), str(checkpoint),
                                                 problem_files[name])
                 write_samples(Path(args.samples_dir) / f"s{seed}_{name}.jsonl", rows)
-                outcomes, skipped = judge_all(box, read_records(problem_files[name], CodeProblem), rows)
+                outcomes, skipped = judge_all(box, problems[name], rows)
                 per_seed[str(seed)].update(flat_code_metrics(name, code_metrics(outcomes, evaluate.settings, skipped),
                                                              counts))
             print(f"evaluate_code_policy: {args.policy} seed {seed}: " + ", ".join(
