@@ -85,6 +85,15 @@ def test_overlay_lists_only_what_differs_and_errors_name_the_overlay(write_yaml)
         load_experiment(typed, "tiny")
 
 
+def test_a_derived_profile_overlay_changes_one_nested_field_of_its_base_overlay(write_yaml):
+    write_yaml("dpo_dialogue.yaml", (REPO / "experiments/dpo_dialogue.yaml").read_text())
+    derived = write_yaml("dpo_one_epoch.yaml", "base: dpo_dialogue\nprofiles:\n  paper:\n    optim: {epochs: 1}\n")
+    base = load_experiment(REPO / "experiments/dpo_dialogue.yaml", "paper").settings.optim
+    optim = load_experiment(derived, "paper").settings.optim
+    assert optim.epochs == 1 and base.epochs == 2
+    assert (optim.learning_rate, optim.per_device_batch_size, optim.bf16) == (base.learning_rate, base.per_device_batch_size, True)
+
+
 @pytest.mark.parametrize("text, message", [
     ("base: me\n", "circular base chain"),
     ("base: nowhere\n", "no experiment 'nowhere'"),

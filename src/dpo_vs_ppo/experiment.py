@@ -198,11 +198,21 @@ def _resolve_bases(path: Path, chain: tuple[str, ...]) -> tuple[dict, dict[str, 
     merged, sources, files = _resolve_bases(base_path, chain + (str(path),))
     profiles = {**(merged.get("profiles") or {})}
     for name, overlay in (data.pop("profiles", None) or {}).items():
-        profiles[name] = {**(profiles.get(name) or {}), **(overlay or {})}
+        profiles[name] = _deep_update(profiles.get(name) or {}, overlay or {})
     merged = merge(merged, data, sources, str(path))
     if profiles:
         merged["profiles"] = profiles
     return merged, sources, (str(path),) + files
+
+
+def _deep_update(base: dict, overlay: dict) -> dict:
+    """``overlay`` on ``base``, nested mappings merged key by key: a derived file's ``paper: {optim: {epochs: 1}}``
+    changes one field of its base's paper optimiser, not the whole group."""
+    out = dict(base)
+    for key, value in overlay.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _deep_update(out[key], value) if both else value
+    return out
 
 
 def _apply_profile(raw: dict, profile: str, sources: dict[str, str], leaf: str) -> dict:
