@@ -32,17 +32,24 @@ def test_paper_runs_under_accelerate_with_the_config_and_the_stage_arguments_unc
     args = ["--params", "params.yaml", "--out", "a dir"]
     assert resolve("paper", CONFIG_7B, "dpo_vs_ppo.stages.dpo", args, env={}) == [
         "accelerate", "launch", "--config_file", CONFIG_7B, "-m", "dpo_vs_ppo.stages.dpo", *args]
-    on_node_2 = resolve("paper", CONFIG_34B, "m", args, env={"MACHINE_RANK": "2", "MAIN_PROCESS_IP": "10.0.0.1"})
+    in_a_big_allocation = resolve("paper", CONFIG_7B, "m", args, env={"SLURM_JOB_NUM_NODES": "4"}, machines=1)
+    assert in_a_big_allocation[0] == "accelerate"  # a one-node config stays on DVC's node
+    on_node_2 = resolve("paper", CONFIG_34B, "m", args, env={"MACHINE_RANK": "2", "MAIN_PROCESS_IP": "10.0.0.1"},
+                        machines=4)
     assert on_node_2[4:10] == ["--machine_rank", "2", "--main_process_ip", "10.0.0.1", "-m", "m"]
+    with pytest.raises(SystemExit, match="set MACHINE_RANK and MAIN_PROCESS_IP"):
+        resolve("paper", CONFIG_34B, "m", args, env={"MACHINE_RANK": "2"}, machines=4)
 
 
 def test_a_slurm_allocation_of_several_nodes_starts_one_accelerate_per_node():
-    env = {"SLURM_JOB_NUM_NODES": "4", "MAIN_PROCESS_IP": "node0"}
-    command = resolve("paper", CONFIG_34B, "dpo_vs_ppo.stages.ppo", ["--out", "a dir"], env=env)
+    env = {"SLURM_JOB_NUM_NODES": "5", "MAIN_PROCESS_IP": "node0"}
+    command = resolve("paper", CONFIG_34B, "dpo_vs_ppo.stages.ppo", ["--out", "a dir"], env=env, machines=4)
     assert command[:5] == ["srun", "--nodes=4", "--ntasks-per-node=1", "bash", "-c"]
     inner = shlex.split(command[5].replace("$SLURM_NODEID", "3"))  # what node 3's shell runs
-    assert inner == ["accelerate", "launch", "--config_file", CONFIG_34B, "--num_machines", "4",
-                     "--main_process_ip", "node0", "--machine_rank", "3", "-m", "dpo_vs_ppo.stages.ppo", "--out", "a dir"]
+    assert inner == ["accelerate", "launch", "--config_file", CONFIG_34B, "--main_process_ip", "node0",
+                     "--machine_rank", "3", "-m", "dpo_vs_ppo.stages.ppo", "--out", "a dir"]
+    with pytest.raises(SystemExit, match="needs 4 nodes; this allocation has 2"):
+        resolve("paper", CONFIG_34B, "m", [], env={"SLURM_JOB_NUM_NODES": "2"}, machines=4)
 
 
 def test_the_launcher_replaces_itself_with_the_stage(tmp_path):
@@ -62,13 +69,16 @@ def test_every_training_stage_of_the_paper_profile_runs_on_the_gpus_with_the_pap
     training = {name: s for name, s in paper_plan.items() if s["module"] in TRAINING}
     assert len(training) >= 70  # 78 at the time of writing: every SFT, RM, DPO, PPO and DPO-Iter run
     for name, stage in training.items():
-        config = CONFIG_34B if stage["family"] == "code" else CONFIG_7B
-        assert stage["command"][:4] == ["accelerate", "launch", "--config_file", config], name
+        if stage["family"] == "code":  # 4 nodes: one accelerate per node through srun
+            assert stage["command"][:2] == ["srun", "--nodes=4"], name
+            assert shlex.split(stage["command"][-1])[:4] == ["accelerate", "launch", "--config_file", CONFIG_34B], name
+        else:
+            assert stage["command"][:4] == ["accelerate", "launch", "--config_file", CONFIG_7B], name
         assert stage["model"] == ("codellama/CodeLlama-34b-hf" if stage["family"] == "code"
                                   else "meta-llama/Llama-2-7b-hf"), name
     assert {s["family"] for s in training.values()} == {"dialogue", "code"}
     others = [s for s in paper_plan.values() if s["module"] not in TRAINING]
-    assert all(s["command"][0] != "accelerate" for s in others)
+    assert all(s["command"][0] not in ("accelerate", "srun") for s in others)
 
 
 def test_the_paper_plan_resolves_the_papers_hyperparameters(paper_plan):
@@ -134,6 +144,13 @@ def test_a_stage_costs_its_tokens_times_six_n_at_the_assumed_throughput(paper_pl
     code, dialogue = dict(sft, family="code"), sft
     assert paper_cost.estimate(code, 8).gpu_hours == pytest.approx(
         paper_cost.estimate(dialogue, 8).gpu_hours * 33.7 / 6.74)  # same tokens, 5x the parameters
+
+
+def test_an_evaluation_is_costed_once_per_seed_of_its_seed_list(paper_plan):
+    name, stage = next((n, s) for n, s in paper_plan.items() if s["module"] == "evaluate_policy"
+                       and s["args"][s["args"].index("--seed-list") + 1] == "seeds")
+    one_seed = dict(stage, args=[a if a != "seeds" else "ablation_seeds" for a in stage["args"]])
+    assert paper_cost.estimate(stage, 1).gpu_hours == pytest.approx(3 * paper_cost.estimate(one_seed, 1).gpu_hours)
 
 
 def test_every_table_with_stages_has_a_gpu_estimate(paper_plan):

@@ -6,6 +6,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import yaml
@@ -76,6 +77,11 @@ def test_the_body_from_two_commits_has_the_summary_and_both_diffs(two_commits):
     assert "<details><summary>The whole report</summary>" in body and "## Table 2" in body
 
 
+def test_a_report_without_a_summary_still_makes_a_comment():
+    text = pr_comment.summary_section("# Title\n\nProfile tiny\n\n## Table 2\n" + "x" * 100_000)
+    assert "Profile tiny" in text and "no `## Summary` section" in text and len(text) < 1000
+
+
 def test_the_same_commit_twice_says_nothing_changed(two_commits):
     body = pr_comment.build_comment(two_commits, "HEAD", "HEAD")
     assert "report unchanged" in body
@@ -91,7 +97,7 @@ def test_a_huge_diff_is_cut_to_fit_one_github_comment(two_commits, monkeypatch):
 
 
 class FakeGitHub(BaseHTTPRequestHandler):
-    """Just enough of the issue-comments REST API: list, create, edit."""
+    """Just enough of the issue-comments REST API: list (paginated), create, edit."""
     comments: list[dict] = []
 
     def _reply(self, payload) -> None:
@@ -106,10 +112,12 @@ class FakeGitHub(BaseHTTPRequestHandler):
         return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
 
     def do_GET(self):  # noqa: N802 - http.server's naming
-        self._reply(self.comments)
+        query = parse_qs(urlparse(self.path).query)
+        per_page, page = int(query["per_page"][0]), int(query["page"][0])
+        self._reply(self.comments[(page - 1) * per_page:page * per_page])
 
     def do_POST(self):  # noqa: N802
-        self.comments.append({"id": len(self.comments) + 1, "body": self._body()["body"]})
+        self.comments.append({"id": len(self.comments) + 1, "body": self._body()["body"], "user": {"type": "Bot"}})
         self._reply(self.comments[-1])
 
     def do_PATCH(self):  # noqa: N802
@@ -122,7 +130,9 @@ class FakeGitHub(BaseHTTPRequestHandler):
 
 
 def test_posting_twice_edits_the_one_comment_it_made(tmp_path):
-    FakeGitHub.comments = [{"id": 1, "body": "a reviewer's own comment"}]
+    # 150 reviewers' comments first (so ours is on the second page), one of them quoting our marker
+    FakeGitHub.comments = [{"id": i + 1, "body": "looks good", "user": {"type": "User"}} for i in range(150)]
+    FakeGitHub.comments[3]["body"] = f"quoting the bot: {pr_comment.MARKER}"
     server = HTTPServer(("127.0.0.1", 0), FakeGitHub)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     event = tmp_path / "event.json"
@@ -134,8 +144,9 @@ def test_posting_twice_edits_the_one_comment_it_made(tmp_path):
         second = pr_comment.post_or_summarise(f"{pr_comment.MARKER}\nsecond", env)
     finally:
         server.shutdown()
-    assert first == "created comment 2 on #7" and second == "updated comment 2 on #7"
-    assert [c["body"] for c in FakeGitHub.comments] == ["a reviewer's own comment", f"{pr_comment.MARKER}\nsecond"]
+    assert first == "created comment 151 on #7" and second == "updated comment 151 on #7"
+    assert len(FakeGitHub.comments) == 151 and FakeGitHub.comments[-1]["body"] == f"{pr_comment.MARKER}\nsecond"
+    assert FakeGitHub.comments[3]["body"] == f"quoting the bot: {pr_comment.MARKER}"  # a person's comment is never edited
 
 
 def test_without_a_token_the_body_goes_to_the_job_summary(tmp_path):

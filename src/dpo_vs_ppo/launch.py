@@ -9,11 +9,11 @@ whole study to the cluster without editing a command: the profile is read from t
 ``--params`` file at run time. The launcher then replaces itself (``exec``) with the real command, so
 DVC sees one process either way. ``python -m dpo_vs_ppo.plan`` prints what it would run, stage by stage.
 
-Several nodes (the 34B config names 4 machines):
-* inside a SLURM allocation of more than one node, the command is wrapped in
-  ``srun --nodes=N --ntasks-per-node=1`` and each node's task passes ``--machine_rank $SLURM_NODEID``
-  with node 0 of the allocation as the main process;
-* elsewhere, set ``MACHINE_RANK`` and ``MAIN_PROCESS_IP`` on each node, and run the stage on each.
+A config of one machine (7B) runs on the node DVC runs on. A config of several (34B: ``num_machines: 4``):
+* inside a SLURM allocation, the command is wrapped in ``srun --nodes=<num_machines> --ntasks-per-node=1``
+  and each node's task passes ``--machine_rank $SLURM_NODEID``, with node 0 of the allocation (or
+  ``MAIN_PROCESS_IP``) as the main process;
+* elsewhere, set ``MACHINE_RANK`` and ``MAIN_PROCESS_IP`` on each node and start this same command on each.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import os
 import shlex
 import subprocess
 import sys
+
+import yaml
 
 from .config import load_params
 
@@ -42,23 +44,39 @@ def _first_slurm_host(nodelist: str) -> str:
     return out.stdout.split()[0]
 
 
-def resolve(profile: str, paper_config: str, module: str, stage_args: list[str],
-            env: dict[str, str]) -> list[str]:
-    """The argv that runs ``module`` with ``stage_args`` at ``profile``: plain Python or accelerate + DeepSpeed."""
+def accelerate_config(path: str) -> dict:
+    """The accelerate config file (its ``num_machines`` and ``num_processes`` decide the launch)."""
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def resolve(profile: str, paper_config: str, module: str, stage_args: list[str], env: dict[str, str],
+            machines: int = 1) -> list[str]:
+    """The argv that runs ``module`` with ``stage_args`` at ``profile``: plain Python or accelerate + DeepSpeed.
+
+    ``machines`` is the config's ``num_machines``: a one-node config runs where DVC runs, even inside a
+    larger allocation; a multi-node one fans out with srun (SLURM) or takes this node's rank from the env.
+    """
     if profile in IN_PROCESS_PROFILES:
         return [sys.executable, "-m", module, *stage_args]
     accelerate = ["accelerate", "launch", "--config_file", paper_config]
-    nodes = int(env.get("SLURM_JOB_NUM_NODES", "1"))
-    if nodes > 1:
+    if machines == 1:
+        return [*accelerate, "-m", module, *stage_args]
+    if "SLURM_JOB_NUM_NODES" in env:
+        if int(env["SLURM_JOB_NUM_NODES"]) < machines:
+            raise SystemExit(f"launch: {paper_config} needs {machines} nodes; this allocation has "
+                             f"{env['SLURM_JOB_NUM_NODES']}")
         main_ip = env.get("MAIN_PROCESS_IP") or _first_slurm_host(env["SLURM_JOB_NODELIST"])
-        per_node = shlex.join([*accelerate, "--num_machines", str(nodes), "--main_process_ip", main_ip])
+        per_node = shlex.join([*accelerate, "--main_process_ip", main_ip])
         rest = shlex.join(["-m", module, *stage_args])
         # $SLURM_NODEID must expand on each node, hence the inner shell.
-        return ["srun", f"--nodes={nodes}", "--ntasks-per-node=1", "bash", "-c",
+        return ["srun", f"--nodes={machines}", "--ntasks-per-node=1", "bash", "-c",
                 f"{per_node} --machine_rank $SLURM_NODEID {rest}"]
-    if "MACHINE_RANK" in env:
-        accelerate += ["--machine_rank", env["MACHINE_RANK"], "--main_process_ip", env["MAIN_PROCESS_IP"]]
-    return [*accelerate, "-m", module, *stage_args]
+    if "MACHINE_RANK" not in env or "MAIN_PROCESS_IP" not in env:
+        raise SystemExit(f"launch: {paper_config} spans {machines} nodes: run inside a SLURM allocation, or set "
+                         "MACHINE_RANK and MAIN_PROCESS_IP and start this command on every node")
+    return [*accelerate, "--machine_rank", env["MACHINE_RANK"], "--main_process_ip", env["MAIN_PROCESS_IP"],
+            "-m", module, *stage_args]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -74,7 +92,8 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv[:split])  # the stage's arguments never reach this parser
     module, stage_args = argv[split + 1], argv[split + 2:]
     profile = load_params(stage_params_file(stage_args)).profile
-    command = resolve(profile, args.paper_config, module, stage_args, dict(os.environ))
+    machines = accelerate_config(args.paper_config)["num_machines"] if profile not in IN_PROCESS_PROFILES else 1
+    command = resolve(profile, args.paper_config, module, stage_args, dict(os.environ), machines)
     if args.dry:
         print(shlex.join(command))
         return

@@ -29,8 +29,6 @@ PAPER_ROWS = {
 }
 #: Prompt tokens assumed per example (the paper truncates to the sequence length; prompts are ~half).
 PROMPT_TOKENS = {"dialogue": 256, "code": 512}
-#: GPUs of each accelerate config (experiments/launch/): one node of 8 for 7B, four nodes for 34B.
-GPUS_OF_CONFIG = {"experiments/launch/accelerate_zero3_7b.yaml": 8, "experiments/launch/accelerate_zero3_34b.yaml": 32}
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,7 @@ class Cost:
     wall_hours: float
     """gpu_hours spread over ``gpus`` (perfect scaling assumed)."""
     gpus: int
-    """GPUs the stage runs on: its accelerate config's processes, else 1."""
+    """GPUs the stage runs on: its accelerate config's ``num_processes``, else 1."""
     tokens: float
     """Tokens processed (trained on, scored or sampled)."""
 
@@ -83,26 +81,36 @@ def _flops(stage: dict) -> tuple[float, float, float]:
     if kind in ("reward", "dpo"):
         tokens = 2 * _rows(args, ("--train", "--solution-pairs")) * s["epochs"] * length  # chosen and rejected
         return (6 if kind == "reward" else 8) * n * tokens, 0.0, tokens  # DPO adds the reference's forward
+    scored_by_model = _value(args, "--reward") != "tests"  # the code task's reward is the sandbox, not a model
     if kind == "ppo":
         episodes = _rows(args, ("--prompts", "--problems")) * s["prompt_epochs"]
         seq = prompt + s["response_length"]
-        # sample; forward policy, reference, value and reward; train policy and value
-        train = episodes * seq * (4 * 2 * n + 2 * 6 * n * s["ppo_epochs"])
+        # sample; forward policy, reference, value (and a reward model); train policy and value
+        forwards = 4 if scored_by_model else 3
+        train = episodes * seq * (forwards * 2 * n + 2 * 6 * n * s["ppo_epochs"])
         return train, episodes * s["response_length"] * 2 * n, episodes * seq
     if kind == "dpo_iter":
         prompts = s["prompts_per_round"] or _rows(args, ("--prompts", "--problems"))
         sampled = prompts * s["responses_per_prompt"] * s["max_new_tokens"]
-        train = 8 * n * 2 * prompts * s["epochs"] * length + 2 * n * sampled  # DPO on the pairs + scoring
+        scoring = 2 * n * sampled if scored_by_model else 0.0
+        train = 8 * n * 2 * prompts * s["epochs"] * length + scoring  # DPO on the pairs (+ the RM's scores)
         return train, 2 * n * sampled, sampled
     if kind in ("evaluate_policy", "evaluate_code_policy", "generate"):
-        return 0.0, *_evaluation_sampling(stage, n)
+        sample, sampled = _evaluation_sampling(stage, n)
+        # evaluate_policy: the paper's reward and cost models (7B each) score prompt + response; a dialogue
+        # prompt is about as long as its response (256 tokens each). Code is judged by the sandbox.
+        scoring = 2 * 2 * n * 2 * sampled if kind == "evaluate_policy" else 0.0
+        return scoring, sample, sampled
     return 0.0, 0.0, 0.0  # data, tables, report, judge (an API), the toy results: CPU only
 
 
 def _evaluation_sampling(stage: dict, n: float) -> tuple[float, float]:
+    """(sampling FLOPs, tokens sampled) of an evaluation: every seed's samples of every prompt set."""
+    from .config import load_params
     from .experiment import load_experiment  # the generate settings live in their own experiment files
     args, total = stage["args"], 0.0
-    seeds = len((_value(args, "--seed-list") or "0").split(","))
+    seed_list = _value(args, "--seed-list")  # the name of a params.yaml list: seeds or ablation_seeds
+    seeds = len(getattr(load_params(_value(args, "--params")), seed_list)) if seed_list else 1
     for flag, experiment in (("--prompts", "--generate-experiment"), ("--apps", "--apps-generate-experiment"),
                              ("--contests", "--contests-generate-experiment")):
         if _value(args, experiment):

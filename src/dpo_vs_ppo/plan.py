@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import paper_cost
 from .experiment import load_experiment
-from .launch import resolve
+from .launch import accelerate_config, resolve
 
 LAUNCHER = "dpo_vs_ppo.launch"
 
@@ -38,22 +38,29 @@ def stage_commands(repo: Path = Path(".")) -> dict[str, list[str]]:
 
 def resolve_stage(argv: list[str], profile: str) -> dict:
     """One stage at ``profile``: the command it runs, its module, family, experiment and resolved settings."""
-    module = argv[argv.index("-m") + 1]
-    family = None
-    if module == LAUNCHER:
-        paper_config = _flag(argv, "--paper-config")
-        module, stage_args = argv[argv.index("-m", argv.index("-m") + 1) + 1], argv[argv.index("-m", argv.index("-m") + 1) + 2:]
-        command = resolve(profile, paper_config, module, stage_args, env={})
-        family = "code" if "34b" in paper_config else "dialogue"
+    first = argv.index("-m")
+    module, stage_args, paper_config = argv[first + 1], argv[first + 2:], None
+    if module == LAUNCHER:  # python -m dpo_vs_ppo.launch <launcher args> -m <stage module> <stage args>
+        second = argv.index("-m", first + 2)
+        paper_config = _flag(argv[first + 2:second], "--paper-config")
+        module, stage_args = argv[second + 1], argv[second + 2:]
+    machines, gpus = 1, 1
+    if paper_config:
+        config = accelerate_config(paper_config)
+        machines, gpus = config["num_machines"], config["num_processes"]
+    if paper_config and profile == "paper":
+        command = resolve(profile, paper_config, module, stage_args, env={"SLURM_JOB_NUM_NODES": str(machines),
+                          "MAIN_PROCESS_IP": "<node 0>"}, machines=machines)
     else:
-        stage_args = argv[argv.index("-m") + 2:]
-        command = argv
+        command = resolve("tiny", "", module, stage_args, env={}) if paper_config else argv
+        gpus = 1 if paper_config else gpus
     experiment_path = _flag(stage_args, "--experiment")
     settings = load_experiment(experiment_path, profile).settings if experiment_path else None
-    family = family or _flag(stage_args, "--family") or ("code" if any("/code" in a for a in stage_args) else "dialogue")
+    models = _flag(stage_args, "--models")  # artifacts/models/<family>: every training stage names one
+    family = Path(models).name if models else (_flag(stage_args, "--family") or (
+        "code" if any("/code" in a for a in stage_args) else "dialogue"))
     return {"module": module.rsplit(".", 1)[-1], "command": command, "family": family, "args": stage_args,
-            "profile": profile,
-            "experiment": experiment_path, "settings": settings}
+            "profile": profile, "experiment": experiment_path, "settings": settings, "gpus": gpus}
 
 
 def build_plan(profile: str, repo: Path = Path(".")) -> dict[str, dict]:
@@ -64,7 +71,7 @@ def build_plan(profile: str, repo: Path = Path(".")) -> dict[str, dict]:
         stage = resolve_stage(argv, profile)
         family = getattr(models, stage["family"])
         stage["model"] = family.policy_id if family.origin == "hub" else f"tiny {stage['family']} (built locally)"
-        stage["cost"] = paper_cost.estimate(stage, paper_cost.GPUS_OF_CONFIG.get(_flag(argv, "--paper-config"), 1))
+        stage["cost"] = paper_cost.estimate(stage, stage["gpus"])
         plan[name] = stage
     return plan
 
@@ -108,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     plan = build_plan(args.profile)
     if args.stage:
         stage = plan[args.stage]
-        print(shlex.join(stage["command"]))
+        print(f"dvc.yaml command:  {shlex.join(stage_commands()[args.stage])}\nresolves to:       {shlex.join(stage['command'])}")
         print(json.dumps(dataclasses.asdict(stage["settings"]) if stage["settings"] else {}, indent=2, default=str))
         return
     if args.json:
@@ -128,12 +135,10 @@ def main(argv: list[str] | None = None) -> None:
 
 def runs_as(command: list[str]) -> str:
     """How a resolved command starts, in a few words."""
-    if command[0] == "srun":
-        return "srun + accelerate (several nodes)"
-    if command[0] == "accelerate":
-        config = command[command.index("--config_file") + 1]
-        return f"accelerate {Path(config).stem.removeprefix('accelerate_')} ({paper_cost.GPUS_OF_CONFIG.get(config, '?')} GPUs)"
-    return "python, one process"
+    if command[0] not in ("accelerate", "srun"):
+        return "python, one process"
+    config = Path(shlex.split(command[-1])[3] if command[0] == "srun" else command[3]).stem
+    return f"{'srun + ' if command[0] == 'srun' else ''}accelerate {config.removeprefix('accelerate_')}"
 
 if __name__ == "__main__":
     main()

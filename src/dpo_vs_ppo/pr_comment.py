@@ -27,6 +27,7 @@ MARKER = "<!-- dpo-vs-ppo:report-comment -->"
 #: GitHub rejects issue comments over 65,536 characters: each diff gets a share, the folded report the rest.
 COMMENT_LIMIT = 65_000
 DIFF_SHARE = {"metrics": 24_000, "params": 8_000}
+SUMMARY_SHARE = 16_000
 DIFF_TITLE = {"metrics": "Metrics", "params": "Parameters"}
 REPORT = "reports/README.md"
 
@@ -70,11 +71,12 @@ def cut_lines(text: str, limit: int, whole: str) -> str:
 
 
 def summary_section(report: str) -> str:
-    """The report's header lines and its ``## Summary`` section (up to the next ``## ``)."""
-    head, _, rest = report.partition("\n## Summary")
+    """The report's header lines and its ``## Summary`` section (up to the next ``## ``), cut to its share."""
+    head = report.split("\n## ", 1)[0]  # the title and the lines under it, before any section
     intro = "\n".join(line for line in head.splitlines()[1:] if line and not line.startswith(">"))
-    summary = rest.split("\n## ", 1)[0]
-    return f"{intro}\n\n### Summary{summary}".strip()
+    _, found, rest = report.partition("\n## Summary")
+    summary = rest.split("\n## ", 1)[0] if found else "\n\nThe report has no `## Summary` section."
+    return cut_lines(f"{intro}\n\n### Summary{summary}".strip(), SUMMARY_SHARE, f"see `{REPORT}`.")
 
 
 def absolute_images(markdown: str, image_base: str | None) -> str:
@@ -113,6 +115,18 @@ def _request(method: str, url: str, token: str, payload: dict | None = None):
         return json.loads(resp.read() or b"null")
 
 
+def _our_comment(api: str, repo: str, number: int, token: str) -> dict | None:
+    """Our earlier comment on the PR: a bot's (the Actions token's) with the marker, over every page."""
+    for page in range(1, 100):
+        comments = _request("GET", f"{api}/repos/{repo}/issues/{number}/comments?per_page=100&page={page}", token)
+        for comment in comments:
+            if MARKER in (comment.get("body") or "") and (comment.get("user") or {}).get("type") == "Bot":
+                return comment
+        if len(comments) < 100:
+            return None
+    return None
+
+
 def post(body: str, env: dict[str, str]) -> str:
     """Create or edit the marked comment on the pull request named by the Actions environment."""
     token, repo = env.get("GITHUB_TOKEN"), env.get("GITHUB_REPOSITORY")
@@ -121,11 +135,10 @@ def post(body: str, env: dict[str, str]) -> str:
     if not (token and repo and number):
         raise RuntimeError("no GITHUB_TOKEN, GITHUB_REPOSITORY or pull-request number in the environment")
     api = env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
-    comments = _request("GET", f"{api}/repos/{repo}/issues/{number}/comments?per_page=100", token)
-    mine = [c for c in comments if MARKER in (c.get("body") or "")]
+    mine = _our_comment(api, repo, number, token)
     if mine:
-        _request("PATCH", f"{api}/repos/{repo}/issues/comments/{mine[0]['id']}", token, {"body": body})
-        return f"updated comment {mine[0]['id']} on #{number}"
+        _request("PATCH", f"{api}/repos/{repo}/issues/comments/{mine['id']}", token, {"body": body})
+        return f"updated comment {mine['id']} on #{number}"
     made = _request("POST", f"{api}/repos/{repo}/issues/{number}/comments", token, {"body": body})
     return f"created comment {made['id']} on #{number}"
 
