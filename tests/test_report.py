@@ -109,6 +109,23 @@ def test_report_is_deterministic(tmp_path):
     assert first == {p.name: p.read_bytes() for p in (tmp_path / "reports").iterdir()}
 
 
+def test_bar_figures_show_the_tables_t_interval_and_redraw_byte_identically(tmp_path):
+    from types import SimpleNamespace
+
+    from dpo_vs_ppo.report import figures
+
+    ci = t_interval([0.1, 0.4, 0.3], 0.95)
+    assert figures.t_errorbar(np.array([0.1, 0.4, 0.3])) == pytest.approx((ci.low, ci.high))
+    assert figures.t_errorbar(np.array([0.5])) == (0.5, 0.5)
+    data = tmp_path / "metrics.json"
+    data.write_text(json.dumps({"rows": {"a": {"m": {"per_seed": [0.1, 0.4, 0.3]}},
+                                         "b": {"m": {"per_seed": [0.2, 0.25, 0.5]}}}}))
+    spec = SimpleNamespace(rows=["a", "b"], labels=["A", "B"], metric="m", caption="Bars. More.")
+    figures.grouped_bars(data, tmp_path / "one.png", spec)
+    figures.grouped_bars(data, tmp_path / "two.png", spec)  # same process: no leftover random state
+    assert (tmp_path / "one.png").read_bytes() == (tmp_path / "two.png").read_bytes()
+
+
 def test_a_verdict_follows_the_metric(tmp_path):
     report_stage.main(fixture_results(tmp_path, {"dpo_loss_gap": {"pi_ref": 0.69, "pi_dpo": 0.5, "pi_ppo": 0.0}}))
     results = json.loads((tmp_path / "reports/results.json").read_text())

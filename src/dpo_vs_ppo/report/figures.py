@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from ..records import read_json  # noqa: E402
+from .verdicts import t_interval  # noqa: E402
 
 PANELS = (("coverage", "preference coverage", "Greys"), ("pi_ref", "π_ref", "Blues"), ("pi_ppo", "π_PPO", "Blues"),
           ("pi_dpo", "π_DPO", "Blues"), ("reward", "learned reward r_φ", "vlag"))
@@ -80,12 +81,20 @@ def help_vs_safety(data_file: Path, out_file: Path, spec) -> None:
     save(fig, out_file)
 
 
+def t_errorbar(values) -> tuple[float, float]:
+    """The report's 95 % Student-t interval over seeds as seaborn's error bar (none for one seed), not
+    seaborn's default bootstrap, which differs from the tables' interval and draws random numbers."""
+    ci = t_interval([float(v) for v in values], 0.95)
+    return (ci.mean, ci.mean) if ci.n < 2 else (ci.low, ci.high)
+
+
 def grouped_bars(data_file: Path, out_file: Path, spec) -> None:
     """One bar per row (mean over seeds, 95 % t-interval) with every seed's value as a dot."""
     df = seed_values(data_file, spec, spec.metric)
     sns.set_theme(style="whitegrid", font_scale=0.85)
     fig, ax = plt.subplots(figsize=(1.4 * len(spec.rows) + 2, 4.2))
-    sns.barplot(df, x="run", y="value", hue="run", errorbar=("ci", 95), ax=ax, alpha=0.8, legend=False)
+    sns.barplot(df, x="run", y="value", hue="run", errorbar=t_errorbar, ax=ax, alpha=0.8, legend=False)
+    np.random.seed(0)  # the strip's jitter draws from numpy's global generator: same dots on every rerun
     sns.stripplot(df, x="run", y="value", color="black", size=4, ax=ax)
     ax.set(xlabel="", ylabel=spec.metric, title=spec.caption.split(".")[0])
     ax.tick_params(axis="x", labelsize=7)
@@ -110,12 +119,12 @@ def batch_sweep(data_file: Path, out_file: Path, spec) -> None:
 
 
 def ppo_curves(data_file: Path, out_file: Path, spec=None) -> None:
-    """Learned-RM score and KL per episode for each PPO run (mean over seeds, band = 95 % CI)."""
+    """Learned-RM score and KL per episode for each PPO run (mean over seeds, band = 95 % bootstrap CI, seeded)."""
     df = pd.read_csv(data_file)
     sns.set_theme(style="whitegrid", font_scale=0.85)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, column, label in zip(axes, ("score", "kl"), ("learned-RM score of the rollouts", "KL to the reference")):
-        sns.lineplot(df, x="episode", y=column, hue="run", errorbar=("ci", 95), ax=ax)
+        sns.lineplot(df, x="episode", y=column, hue="run", errorbar=("ci", 95), seed=0, ax=ax)
         ax.set(xlabel="episodes (prompts sampled)", ylabel=label)
     fig.suptitle("PPO training curves per variant")
     save(fig, out_file)
