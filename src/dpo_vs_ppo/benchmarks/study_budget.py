@@ -48,7 +48,9 @@ def tree_rss_mib(root: int) -> float:
 def run_repro(command: list[str], cwd: Path) -> tuple[list[tuple[str, float, float]], float, int]:
     """Run ``command``; return (stage, seconds, peak MiB) per stage in order, the total seconds, the exit code."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # The stages' `python -m ...` and `dvc` must be this interpreter's, even when its venv is not activated.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     stages: list[list] = []  # [name, start, peak]
     done = threading.Event()
 
