@@ -32,11 +32,17 @@ from .config import load_params
 IN_PROCESS_PROFILES = ("smoke", "tiny")
 
 
+def option_value(argv: list[str], name: str) -> str | None:
+    """The value after option ``name`` in ``argv`` (None if absent or last)."""
+    return argv[argv.index(name) + 1] if name in argv[:-1] else None
+
+
 def stage_params_file(stage_args: list[str]) -> str:
     """The ``--params`` file among the stage's own arguments (every stage takes one)."""
-    if "--params" not in stage_args or stage_args.index("--params") + 1 >= len(stage_args):
+    path = option_value(stage_args, "--params")
+    if path is None:
         raise SystemExit("launch: the stage's arguments name no --params file; it decides the profile")
-    return stage_args[stage_args.index("--params") + 1]
+    return path
 
 
 def _first_slurm_host(nodelist: str) -> str:

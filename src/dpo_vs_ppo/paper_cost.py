@@ -14,6 +14,8 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from .launch import option_value
+
 #: Parameters of the paper's models (Llama-2-7B for dialogue, CodeLlama-34B for code; Secs. 5-6).
 PARAMETERS = {"dialogue": 6.74e9, "code": 33.7e9}
 #: A100-80GB dense bf16 peak, and the fractions of it we assume for training and for sampling.
@@ -81,7 +83,7 @@ def _flops(stage: dict) -> tuple[float, float, float]:
     if kind in ("reward", "dpo"):
         tokens = 2 * _rows(args, ("--train", "--solution-pairs")) * s["epochs"] * length  # chosen and rejected
         return (6 if kind == "reward" else 8) * n * tokens, 0.0, tokens  # DPO adds the reference's forward
-    scored_by_model = _value(args, "--reward") != "tests"  # the code task's reward is the sandbox, not a model
+    scored_by_model = option_value(args, "--reward") != "tests"  # the code task's reward is the sandbox, not a model
     if kind == "ppo":
         episodes = _rows(args, ("--prompts", "--problems")) * s["prompt_epochs"]
         seq = prompt + s["response_length"]
@@ -109,19 +111,16 @@ def _evaluation_sampling(stage: dict, n: float) -> tuple[float, float]:
     from .config import load_params
     from .experiment import load_experiment  # the generate settings live in their own experiment files
     args, total = stage["args"], 0.0
-    seed_list = _value(args, "--seed-list")  # the name of a params.yaml list: seeds or ablation_seeds
-    seeds = len(getattr(load_params(_value(args, "--params")), seed_list)) if seed_list else 1
+    seed_list = option_value(args, "--seed-list")  # the name of a params.yaml list: seeds or ablation_seeds
+    seeds = len(getattr(load_params(option_value(args, "--params")), seed_list)) if seed_list else 1
     for flag, experiment in (("--prompts", "--generate-experiment"), ("--apps", "--apps-generate-experiment"),
                              ("--contests", "--contests-generate-experiment")):
-        if _value(args, experiment):
-            g = load_experiment(_value(args, experiment), stage["profile"]).settings
+        experiment_file = option_value(args, experiment)
+        if experiment_file:
+            g = load_experiment(experiment_file, stage["profile"]).settings
             prompts = _rows(args, (flag,)) if not g.max_prompts else min(g.max_prompts, _rows(args, (flag,)))
             total += seeds * prompts * g.responses_per_prompt * g.max_new_tokens
     return 2 * n * total, total
-
-
-def _value(args: list[str], flag: str) -> str | None:
-    return args[args.index(flag) + 1] if flag in args[:-1] else None
 
 
 def estimate(stage: dict, gpus: int) -> Cost:

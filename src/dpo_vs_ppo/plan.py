@@ -20,13 +20,9 @@ from pathlib import Path
 
 from . import paper_cost
 from .experiment import load_experiment
-from .launch import accelerate_config, resolve
+from .launch import accelerate_config, option_value, resolve
 
 LAUNCHER = "dpo_vs_ppo.launch"
-
-
-def _flag(argv: list[str], name: str) -> str | None:
-    return argv[argv.index(name) + 1] if name in argv[:-1] else None
 
 
 def stage_commands(repo: Path = Path(".")) -> dict[str, list[str]]:
@@ -42,22 +38,19 @@ def resolve_stage(argv: list[str], profile: str) -> dict:
     module, stage_args, paper_config = argv[first + 1], argv[first + 2:], None
     if module == LAUNCHER:  # python -m dpo_vs_ppo.launch <launcher args> -m <stage module> <stage args>
         second = argv.index("-m", first + 2)
-        paper_config = _flag(argv[first + 2:second], "--paper-config")
+        paper_config = option_value(argv[first + 2:second], "--paper-config")
         module, stage_args = argv[second + 1], argv[second + 2:]
-    machines, gpus = 1, 1
     if paper_config:
         config = accelerate_config(paper_config)
-        machines, gpus = config["num_machines"], config["num_processes"]
-    if paper_config and profile == "paper":
-        command = resolve(profile, paper_config, module, stage_args, env={"SLURM_JOB_NUM_NODES": str(machines),
-                          "MAIN_PROCESS_IP": "<node 0>"}, machines=machines)
+        env = {"SLURM_JOB_NUM_NODES": str(config["num_machines"]), "MAIN_PROCESS_IP": "<node 0>"}
+        command = resolve(profile, paper_config, module, stage_args, env=env, machines=config["num_machines"])
+        gpus = config["num_processes"] if profile == "paper" else 1
     else:
-        command = resolve("tiny", "", module, stage_args, env={}) if paper_config else argv
-        gpus = 1 if paper_config else gpus
-    experiment_path = _flag(stage_args, "--experiment")
+        command, gpus = argv, 1
+    experiment_path = option_value(stage_args, "--experiment")
     settings = load_experiment(experiment_path, profile).settings if experiment_path else None
-    models = _flag(stage_args, "--models")  # artifacts/models/<family>: every training stage names one
-    family = Path(models).name if models else (_flag(stage_args, "--family") or (
+    models = option_value(stage_args, "--models")  # artifacts/models/<family>: every training stage names one
+    family = Path(models).name if models else (option_value(stage_args, "--family") or (
         "code" if any("/code" in a for a in stage_args) else "dialogue"))
     return {"module": module.rsplit(".", 1)[-1], "command": command, "family": family, "args": stage_args,
             "profile": profile, "experiment": experiment_path, "settings": settings, "gpus": gpus}

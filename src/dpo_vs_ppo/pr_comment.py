@@ -93,12 +93,13 @@ def build_comment(repo: Path, base: str, head: str, image_base: str | None = Non
     if report is None:
         return f"{MARKER}\n## Study report\n\n`{REPORT}` is not committed at `{head}`; run `dvc repro`."
     changed = "unchanged" if report == git_show(repo, base, REPORT) else "changed"
-    parts = [MARKER, f"## Study report at `{short_sha(repo, head)}` (vs `{short_sha(repo, base)}`: report {changed})",
+    base_sha, head_sha = short_sha(repo, base), short_sha(repo, head)
+    parts = [MARKER, f"## Study report at `{head_sha}` (vs `{base_sha}`: report {changed})",
              absolute_images(summary_section(report), image_base),
              *[part for kind in ("metrics", "params") for part in (
                  f"### {DIFF_TITLE[kind]} changed (`dvc {kind} diff`)",
                  cut_lines(dvc_diff(repo, kind, base, head), DIFF_SHARE[kind],
-                           f"run `dvc {kind} diff {short_sha(repo, base)} {short_sha(repo, head)}`."))]]
+                           f"run `dvc {kind} diff {base_sha} {head_sha}`."))]]
     body = "\n\n".join(parts)
     folded = absolute_images(report, image_base)
     room = COMMENT_LIMIT - len(body) - 200
