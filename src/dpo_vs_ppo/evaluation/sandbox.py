@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..data.records import TestCase
+from .sandbox_checks import APPS_PREAMBLE, HARNESSES
 
 WORKER_SCRIPT = Path(__file__).with_name("sandbox_worker.py")
 #: Outcomes of one test. Only "passed" passes; every other status is a counted failure.
@@ -31,12 +32,16 @@ STATUSES = ("passed", "wrong_answer", "runtime_error", "timeout", "memory", "out
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """Per-test limits of a sandboxed program (APPS' harness uses a 4 s timeout per test)."""
+    """Per-test limits of a sandboxed program. Time follows APPS' harness (hendrycks/apps
+    eval/testing_util.py: ``timeout = 4``, a wall-clock ``signal.alarm`` per test), which has no separate
+    CPU limit: the CPU limit equals the wall clock, so a single-threaded program gets APPS' 4 s either way.
+    DEVIATION: CodeContests gives each problem its own time limit (its ``time_limit`` field); the records
+    do not keep it, so its programs get the same 4 s."""
 
-    cpu_seconds: int = 2
-    """CPU time per test (RLIMIT_CPU, whole seconds)."""
+    cpu_seconds: int = 4
+    """CPU time per test (RLIMIT_CPU, whole seconds; all threads together)."""
     wall_seconds: float = 4.0
-    """Wall-clock time per test; catches sleeping and blocked programs."""
+    """Wall-clock time per test (APPS: 4 s); catches sleeping and blocked programs."""
     memory_bytes: int = 512 * 2**20
     """Address-space limit (RLIMIT_AS)."""
     output_bytes: int = 2**20
@@ -85,8 +90,15 @@ class Sandbox:
         self._pool = ThreadPoolExecutor(max_workers=workers)
         self._all = [self._start(i) for i in range(workers)]
         self._free: list[_WorkerProcess] = list(self._all)
-        self.isolation = self._all[0].isolation
-        """What the OS allowed (network namespace, own uid, ...), as the first worker reported it."""
+
+    @property
+    def isolation(self) -> dict:
+        """What the OS allowed (network namespace, own uid, how Python is readable, ...), as the first
+        worker reported it, with every worker's uid and every worker's notes (why a layer is off)."""
+        report = dict(self._all[0].isolation)
+        report["uids"] = [w.isolation.get("uid") for w in self._all]
+        report["notes"] = sorted({note for w in self._all for note in w.isolation.get("notes", [])})
+        return report
 
     def __enter__(self) -> Sandbox:
         return self
@@ -100,13 +112,18 @@ class Sandbox:
             _stop(worker.process)
 
     def run(self, code: str, tests: Sequence[TestCase], stop_on_failure: bool = True, keep_output: int = 0,
-            fn_name: str = "") -> ProgramResult:
-        """Run ``code`` on each test's input and compare stdout with its output. With ``fn_name`` (APPS
-        call-based problems), each input is a JSON argument list and the function's return value is compared."""
+            fn_name: str = "", harness: str = "apps") -> ProgramResult:
+        """Run ``code`` on each test's input and compare stdout with its output under ``harness``'s rules
+        (evaluation/sandbox_checks.py): 'apps' puts APPS' import block before the program; 'code_contests'
+        runs it as written. With ``fn_name`` (APPS call-based problems), each input is a JSON argument
+        list and the function's return value is compared."""
         if not tests:
             raise ValueError("a program needs at least one test to be judged")
-        request = {"id": next(self._ids), "code": call_based_program(code, fn_name) if fn_name else code,
-                   "tests": [[t.input, t.output] for t in tests], "compare": "json" if fn_name else "text",
+        if harness not in HARNESSES:
+            raise ValueError(f"harness must be one of {HARNESSES}, got {harness!r}")
+        program = call_based_program(code, fn_name) if fn_name else code
+        request = {"id": next(self._ids), "code": APPS_PREAMBLE + program if harness == "apps" else program,
+                   "tests": [[t.input, t.output] for t in tests], "compare": "json" if fn_name else harness,
                    "limits": asdict(self.limits), "stop_on_failure": stop_on_failure, "keep_output": keep_output}
         worker = self._acquire()
         try:
@@ -115,15 +132,15 @@ class Sandbox:
             self._release(worker)
         return ProgramResult(tuple(answer["statuses"]), len(tests), answer.get("stdout_head") or "")
 
-    def run_many(self, jobs: Sequence[tuple[str, Sequence[TestCase], str]], stop_on_failure: bool = True) -> list[ProgramResult]:
-        """Run every (code, tests, fn_name) job on the pool; results in job order."""
-        return list(self._pool.map(lambda job: self.run(job[0], job[1], stop_on_failure, fn_name=job[2]), jobs))
+    def run_many(self, jobs: Sequence[tuple], stop_on_failure: bool = True) -> list[ProgramResult]:
+        """Run every (code, tests, fn_name[, harness]) job on the pool; results in job order."""
+        return list(self._pool.map(lambda job: self.run(job[0], job[1], stop_on_failure, 0, *job[2:]), jobs))
 
     # ------------------------------------------------------------------ worker management
 
     def _start(self, index: int) -> _WorkerProcess:
         # -I: ignore PYTHON* variables and the user's site dir; env={}: no secret reaches the worker
-        process = subprocess.Popen([sys.executable, "-I", str(WORKER_SCRIPT), str(index)], stdin=subprocess.PIPE,
+        process = subprocess.Popen([sys.executable, "-I", str(WORKER_SCRIPT)], stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={}, text=True,
                                    start_new_session=True, bufsize=1)
         greeting = json.loads(process.stdout.readline() or "{}")
@@ -167,7 +184,8 @@ class Sandbox:
 
 def call_based_program(code: str, fn_name: str) -> str:
     """``code`` plus a driver that calls ``fn_name`` (a function, or a method of APPS' starter-code class
-    ``Solution``) on the JSON argument list read from stdin and prints the JSON of the result."""
+    ``Solution``, as hendrycks/apps eval/testing_util.py picks it) on the JSON argument list read from
+    stdin and prints the JSON of the result (JSON writes tuples as lists, APPS' tuple rule)."""
     driver = (
         "\n\nimport json as _json, sys as _sys\n"
         "_args = _json.loads(_sys.stdin.read())\n"

@@ -7,9 +7,10 @@ process (a fork costs about a millisecond; a new interpreter costs tens), and th
 in layers, the OS ones first, because PEP 578 says audit hooks alone are not a sandbox:
 
 1. **Process**: its own session and process group, killed whole (SIGKILL) when the test ends; when
-   this worker runs as root, the child also drops to a uid of its own, so a reaper with that uid can
-   ``kill(-1)`` anything the program spawned, even outside the group, and it can neither signal the
-   harness nor read root-only files.
+   this worker runs as root, the child also drops to a uid no other live worker holds, so a reaper
+   with that uid can ``kill(-1)`` anything the program spawned, even outside the group, and it can
+   neither signal the harness nor read root-only files (:mod:`.sandbox_os` claims the uid and makes
+   the Python installation readable to it, or reports why the layer is off).
 2. **Limits** (setrlimit): CPU seconds, address space, file size (this caps stdout), open files,
    processes, no core dumps; plus a wall-clock deadline enforced here, for programs that sleep.
 3. **Network**: this worker unshares a new, empty network namespace at start when the OS allows it.
@@ -17,6 +18,10 @@ in layers, the OS ones first, because PEP 578 says audit hooks alone are not a s
 5. **Audit hook** (https://peps.python.org/pep-0578/): denies process creation, signals, sockets,
    ctypes, limit changes, writes outside the working directory and reads outside the Python
    installation and the working directory (so neither /proc/<pid>/environ nor a token file).
+   Residual risk: numpy, preloaded for APPS' import block, keeps a reference to ``ctypes``, so a
+   program can reach the module object even though ``import ctypes`` is denied; what ctypes does
+   (dlopen, symbol lookup, foreign calls, raw memory) raises ``ctypes.*`` audit events, which are
+   denied, and the OS layers hold regardless.
 6. **Environment**: the worker starts with an empty environment and the child gets only PATH, HOME
    (its temp dir) and LANG, so no secret of the harness's environment is there to read.
 
@@ -33,15 +38,32 @@ import sys
 import tempfile
 import time
 
+if __package__:
+    from . import sandbox_checks, sandbox_os
+else:  # run as a script by Sandbox; ``python -I`` leaves the script's folder off sys.path
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import sandbox_checks
+    import sandbox_os
+    del sys.path[0]
+
 EXIT_OK, EXIT_ERROR, EXIT_DENIED, EXIT_MEMORY, EXIT_INTERNAL = 0, 1, 97, 98, 99
-CLONE_NEWNET = 0x40000000
-UID_BASE = 61000  # children run as UID_BASE + worker index (root only); no such user needs to exist
+UID_BASE = sandbox_os.UID_BASE  # children run as a uid of their own from here (root only; see sandbox_os)
+isolate_network = sandbox_os.isolate_network
+outputs_match = sandbox_checks.outputs_match  # data/code_task.py checks its generators with the sandbox's rule
+#: Imported here once, before any fork, so a child finds them cached (no file reads, no import time):
+#: APPS' import block (every APPS program starts with it) plus modules solutions commonly import.
+PRELOAD = ("bisect", "decimal", "datetime", "re", "string", "threading", "statistics", "operator", "copy",
+           "array", "queue", "json", "functools", "itertools", "numpy.random")
 DENIED_EVENTS = ("os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec", "os.system",
                  "subprocess.Popen", "os.kill", "os.killpg", "signal.pthread_kill", "resource.setrlimit",
                  "resource.prlimit", "os.chdir", "os.chroot", "pty.spawn", "sys.remote_exec")
-DENIED_PREFIXES = ("socket.", "ctypes.", "_ctypes.", "winreg.", "mmap.")
-DENIED_MODULES = ("ctypes", "_ctypes", "_posixsubprocess", "socket", "_socket", "ssl", "_ssl", "mmap",
-                  "resource", "pty", "fcntl")
+DENIED_PREFIXES = ("socket.", "ctypes.", "_ctypes.", "winreg.", "mmap.", "fcntl.")
+# Importing socket, mmap, resource, fcntl ... is allowed (email, asyncio, logging.handlers import them),
+# and what they do is denied by the events above. These few have no event for what they do, so a fresh
+# import of them is denied: ctypes (removed from the child's module cache, where numpy left it) and
+# _posixsubprocess (kept cached for ``import subprocess``, with its fork_exec replaced in the child).
+DENIED_MODULES = ("ctypes", "_ctypes", "_posixsubprocess")
+UNCACHED_MODULES = ("ctypes", "_ctypes")
 PATH_EVENTS = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.symlink", "os.link", "os.chmod",
                "os.chown", "os.truncate", "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.move")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -49,19 +71,6 @@ WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 class SandboxViolation(PermissionError):
     """Raised inside the child when the program does something the sandbox denies."""
-
-
-def isolate_network() -> bool:
-    """Move this worker into a new network namespace with no interfaces up (root or user namespaces)."""
-    try:
-        import ctypes  # only here, before any program runs; children cannot use it
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.unshare(CLONE_NEWNET) == 0:
-            return True
-        return libc.unshare(0x10000000 | CLONE_NEWNET) == 0  # CLONE_NEWUSER first when unprivileged
-    except (OSError, AttributeError):
-        return False
 
 
 def audit_hook_for(workdir: str, read_roots: tuple, max_write_opens: int):
@@ -113,8 +122,12 @@ def child_main(code: str, workdir: str, limits: dict, uid: int | None, read_root
         sys.stdin = open(0, encoding="utf-8", errors="replace", closefd=False)
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
         sys.stderr = open(2, "w", encoding="utf-8", closefd=False)
-        for name in DENIED_MODULES:  # a cached module would import without an audit event
+        for name in UNCACHED_MODULES:  # a cached module would import without an audit event
             sys.modules.pop(name, None)
+        if "_posixsubprocess" in sys.modules:
+            sys.modules["_posixsubprocess"].fork_exec = _no_process_creation
+        if "numpy.random" in sys.modules:  # the stdlib's random reseeds itself after fork; numpy's does not
+            sys.modules["numpy.random"].seed()
         sys.argv = ["solution.py"]
         sys.addaudithook(audit_hook_for(workdir, read_roots, limits["max_write_opens"]))
         program = compile(code, "solution.py", "exec")
@@ -123,6 +136,10 @@ def child_main(code: str, workdir: str, limits: dict, uid: int | None, read_root
     except BaseException:  # noqa: BLE001 - any set-up failure must end the child, not return to the server
         os._exit(EXIT_INTERNAL)
     os._exit(_execute(program))
+
+
+def _no_process_creation(*args, **kwargs):
+    raise SandboxViolation("sandbox: process creation is not allowed")
 
 
 def _execute(program) -> int:
@@ -146,49 +163,39 @@ def _execute(program) -> int:
 
 # ----------------------------------------------------------------------------------- the server side
 
-def outputs_match(expected: str, got: str) -> bool:
-    """APPS/CodeContests-style comparison: equal after stripping trailing whitespace per line."""
-    return [line.rstrip() for line in expected.strip().splitlines()] == [line.rstrip() for line in got.strip().splitlines()]
-
-
-def json_outputs_match(expected: str, got: str) -> bool:
-    """APPS call-based comparison: the returned value equals the expected one, or its single element
-    (APPS stores many expected values wrapped in a one-element list)."""
-    try:
-        want, have = json.loads(expected), json.loads(got)
-    except ValueError:
-        return False
-    return have == want or (isinstance(want, list) and len(want) == 1 and have == want[0])
-
-
 class Worker:
     """One fork server: its temp area, the uid its children get, and the isolation it achieved."""
 
-    def __init__(self, index: int):
+    def __init__(self):
+        self.notes: list[str] = []
         self.network_namespace = isolate_network()
         self.base = tempfile.mkdtemp(prefix="dpo-vs-ppo-sandbox-")
         os.chmod(self.base, 0o711)  # children may enter their own workdir, not list the others
         self.private = tempfile.mkdtemp(dir=self.base)  # stdin/stdout files, root-only
         self.read_roots = tuple(sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
                                                                      sys.base_exec_prefix)} | {"/dev/null", "/dev/urandom"}))
-        self.uid = UID_BASE + index if os.geteuid() == 0 and self._can_switch_uid(UID_BASE + index) else None
+        self.uid, self.python_visible = self._own_uid() if os.geteuid() == 0 else (None, "as the harness user")
+        self.preloaded = preload(self.notes)
+
+    def _own_uid(self) -> tuple:
+        """(uid, how Python is visible to it), or (None, ...) with a note saying why the uid layer is off.
+        Runs before any thread exists: the mount namespace needs a single-threaded process."""
+        uid, self._uid_lock, note = sandbox_os.claim_uid()
+        if uid is not None and sandbox_os.as_uid(uid, lambda: True) != 0:
+            uid, note = None, f"cannot switch to uid {uid}"
+        if uid is not None:
+            sandbox_os.kill_all_of(uid)  # whatever a crashed former holder of this uid left running
+            readable, how, note = sandbox_os.python_visible_to(uid)
+            if readable:
+                return uid, how
+        self.notes.append(f"own_uid off: {note}; programs run as the harness user")
+        return None, "as the harness user"
 
     def greeting(self) -> dict:
-        return {"ready": True, "isolation": {"network_namespace": self.network_namespace, "own_uid": self.uid is not None,
-                                             "audit_hook": True, "rlimits": True, "process_group": True}}
-
-    @staticmethod
-    def _can_switch_uid(uid: int) -> bool:
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
-                os._exit(0)
-            except BaseException:  # noqa: BLE001
-                os._exit(1)
-        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+        return {"ready": True, "isolation": {
+            "network_namespace": self.network_namespace, "own_uid": self.uid is not None, "uid": self.uid,
+            "python_visible": self.python_visible, "audit_hook": True, "rlimits": True, "process_group": True,
+            "preloaded": self.preloaded, "notes": self.notes}}
 
     def run_test(self, code: str, stdin_text: str, limits: dict) -> tuple[str, str]:
         """(status, stdout) of one run of ``code`` on ``stdin_text`` in a fresh confined child."""
@@ -250,17 +257,8 @@ class Worker:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        if self.uid is None:
-            return
-        reaper = os.fork()
-        if reaper == 0:
-            try:
-                os.setgid(self.uid)
-                os.setuid(self.uid)
-                os.kill(-1, signal.SIGKILL)  # as this uid, -1 means every process of this uid but the caller
-            finally:
-                os._exit(0)
-        os.waitpid(reaper, 0)
+        if self.uid is not None:
+            sandbox_os.kill_all_of(self.uid)  # only this worker's programs: no other live worker holds the uid
 
 
 def classify(timed_out: bool, wait_status: int) -> str:
@@ -277,6 +275,33 @@ def classify(timed_out: bool, wait_status: int) -> str:
         code, "runtime_error")
 
 
+def same_output(compare: str, expected: str, got: str) -> bool:
+    """'json': APPS call-based; 'apps' / 'code_contests': that harness's standard-output rule."""
+    if compare == "json":
+        return sandbox_checks.json_outputs_match(expected, got)
+    return sandbox_checks.outputs_match(expected, got, compare)
+
+
+def preload(notes: list) -> list[str]:
+    """Import APPS' block and :data:`PRELOAD` now, so children inherit them through fork. BLAS gets one
+    thread: a fork copies only the calling thread, and a BLAS pool left behind would hang the child."""
+    os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    try:
+        exec(sandbox_checks.APPS_PREAMBLE, {})  # noqa: S102 - a fixed, trusted import block
+    except ImportError as err:
+        notes.append(f"APPS' import block fails here ({err}): APPS programs will fail")
+    import _posixsubprocess  # noqa: F401 - cached, so ``import subprocess`` works in a child (see DENIED_MODULES)
+
+    loaded = ["APPS import block"] if "numpy" in sys.modules else []
+    for name in PRELOAD:
+        try:
+            __import__(name)
+            loaded.append(name)
+        except ImportError:
+            notes.append(f"{name} not importable")
+    return loaded
+
+
 def serve(worker: Worker) -> None:
     """One request per stdin line; one answer per stdout line."""
     print(json.dumps(worker.greeting()), flush=True)
@@ -290,8 +315,7 @@ def serve(worker: Worker) -> None:
                 status, stdout = "sandbox_error", ""
                 print(f"sandbox worker: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
             if status == "ran":
-                same = json_outputs_match if request.get("compare") == "json" else outputs_match
-                status = "passed" if same(expected, stdout) else "wrong_answer"
+                status = "passed" if same_output(request.get("compare", "apps"), expected, stdout) else "wrong_answer"
             statuses.append(status)
             if first_stdout is None:
                 first_stdout = stdout[:request.get("keep_output", 0)]
@@ -302,4 +326,4 @@ def serve(worker: Worker) -> None:
 
 
 if __name__ == "__main__":
-    serve(Worker(int(sys.argv[1]) if len(sys.argv) > 1 else 0))
+    serve(Worker())
