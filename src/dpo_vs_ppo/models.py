@@ -17,6 +17,7 @@ Tokenizer choices, all for TRL (see ../shared notes in the README's "Fidelity"):
 from __future__ import annotations
 
 import copy
+import gc
 from pathlib import Path
 
 import torch
@@ -98,6 +99,57 @@ def load_scalar_model(ref: str, dtype: torch.dtype = torch.float32):
     if model.config.pad_token_id is None:  # it finds each sequence's last token through the pad id
         model.config.pad_token_id = load_tokenizer(ref).pad_token_id
     return model
+
+
+def inference_device() -> torch.device:
+    """Where generation and scoring run: the GPU when there is one (a real-GPU trial found a 1B policy
+    sampling on the CPU beside an idle GPU), else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def inference_dtype(device: torch.device) -> torch.dtype:
+    # bf16 on the GPU: half a 7B model's memory and the dtype paper-scale training writes. fp32 on the CPU,
+    # so tiny-scale results stay exactly what they were (CPU bf16 rounds differently, and is slower).
+    return torch.bfloat16 if device.type == "cuda" else torch.float32
+
+
+def load_policy_for_inference(ref: str):
+    """:func:`load_policy` on :func:`inference_device` in its :func:`inference_dtype`, in eval mode."""
+    device = inference_device()
+    return load_policy(ref, inference_dtype(device)).to(device).eval()
+
+
+def load_scalar_for_inference(ref: str):
+    """:func:`load_scalar_model` on :func:`inference_device` in its :func:`inference_dtype`, in eval mode."""
+    device = inference_device()
+    return load_scalar_model(ref, inference_dtype(device)).to(device).eval()
+
+
+def release_accelerator_memory() -> None:
+    """Hand the CUDA cache back once the caller has dropped its models: the allocator otherwise keeps a
+    dropped 7B model's blocks, and the next model of the same process (DPO-Iter's trainer) may not fit."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+class PolicyCache:
+    """Inference policies by checkpoint path, one held at a time: sampling one checkpoint at every seed
+    loads it once, and sampling per-seed checkpoints never holds two 7B models at once."""
+
+    def __init__(self):
+        self._ref: str | None = None
+        self._model = None
+
+    def __call__(self, ref: str):
+        if ref != self._ref:
+            self.clear()  # before the next load, so two checkpoints are never resident together
+            self._model, self._ref = load_policy_for_inference(ref), ref
+        return self._model
+
+    def clear(self) -> None:
+        self._model = self._ref = None
+        release_accelerator_memory()
 
 
 def parameter_count(model) -> int:

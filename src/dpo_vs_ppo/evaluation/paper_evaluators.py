@@ -34,6 +34,8 @@ from transformers import (
 )
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from ..models import inference_device, inference_dtype
+
 _TURN = re.compile(r"\n\n(Human|Assistant):")
 
 
@@ -122,15 +124,19 @@ AutoConfig.register(GPTNeoXRewardModelConfig.model_type, GPTNeoXRewardModelConfi
 AutoModelForSequenceClassification.register(GPTNeoXRewardModelConfig, GPTNeoXRewardModel, exist_ok=True)
 
 
-def load_oasst_reward_model(ref: str, dtype: torch.dtype = torch.float32):
-    """(model, tokenizer) of an OpenAssistant GPT-NeoX reward model, from a folder or hub id."""
-    model = AutoModelForSequenceClassification.from_pretrained(ref, dtype=dtype)
-    return model.eval(), AutoTokenizer.from_pretrained(ref)
+def load_oasst_reward_model(ref: str, dtype: torch.dtype | None = None):
+    """(model, tokenizer) of an OpenAssistant GPT-NeoX reward model, from a folder or hub id, in eval mode
+    on :func:`~dpo_vs_ppo.models.inference_device` (``dtype`` None: that device's inference dtype)."""
+    device = inference_device()
+    model = AutoModelForSequenceClassification.from_pretrained(ref, dtype=dtype or inference_dtype(device))
+    return model.to(device).eval(), AutoTokenizer.from_pretrained(ref)
 
 
-def load_safe_rlhf_score_model(ref: str, dtype: torch.dtype = torch.float32):
-    """(model, tokenizer) of a Safe-RLHF reward or cost model (LlamaForScore), from a folder or hub id."""
-    model = LlamaForScore.from_pretrained(ref, dtype=dtype)
+def load_safe_rlhf_score_model(ref: str, dtype: torch.dtype | None = None):
+    """(model, tokenizer) of a Safe-RLHF reward or cost model (LlamaForScore), from a folder or hub id, placed
+    as :func:`load_oasst_reward_model` places its model."""
+    device = inference_device()
+    model = LlamaForScore.from_pretrained(ref, dtype=dtype or inference_dtype(device)).to(device)
     tokenizer = AutoTokenizer.from_pretrained(ref)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.unk_token

@@ -72,10 +72,12 @@ def make_scorer(scorer_id: str, model: str = "", batch_size: int = 16) -> Scorer
 
 
 def _load(scorer_id: str, model: str):
+    """(model, tokenizer, text format): the model in eval mode on the GPU in bf16 when there is one, else
+    on the CPU in fp32."""
     if scorer_id in ("learned_reward", "learned_cost"):
-        from ..models import load_scalar_model, load_tokenizer
+        from ..models import load_scalar_for_inference, load_tokenizer
 
-        return load_scalar_model(model).eval(), load_tokenizer(model), lambda p, r, eos: p + r + eos
+        return load_scalar_for_inference(model), load_tokenizer(model), lambda p, r, eos: p + r + eos
     from . import paper_evaluators as pe
 
     if scorer_id == "oasst_reward_model":

@@ -19,7 +19,7 @@ import torch
 
 from ..data.records import CodeProblem, PreferencePair, read_records
 from ..evaluation.sandbox import Sandbox
-from ..models import load_policy, load_scalar_model
+from ..models import load_policy_for_inference, load_scalar_for_inference, release_accelerator_memory
 from ..records import to_plain
 from ..training.code_training import problem_prompt, sandbox_labelled_pairs, test_rewards
 from ..training.datasets import unique_prompts
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     label = label_with_tests if code else label_samples
     pairs, scores, tokens = label(s, args.policy, args.reward, tokenizer, prompts)
     trainer, log = train_dpo(s.dpo, args.policy, tokenizer, pairs, args.out)
-    save_checkpoint(trainer, trainer.model, tokenizer, args.out)
+    save_checkpoint(trainer, tokenizer, args.out)
     if trainer.accelerator.is_main_process:
         with open(Path(args.out) / "round_pairs.jsonl", "w", encoding="utf-8") as handle:
             handle.writelines(f"{_json(pair)}\n" for pair in pairs)
@@ -66,12 +66,16 @@ def main(argv: list[str] | None = None) -> None:
 def label_samples(s, policy_dir: str, reward_dir: str, tokenizer, prompts: list[str]):
     """Sample ``responses_per_prompt`` per prompt and pair the RM's best with its worst (ties dropped);
     returns the pairs, every sample's RM score, and the number of tokens generated."""
-    policy, reward = load_policy(policy_dir), load_scalar_model(reward_dir)
-    samples, tokens = sample_responses(policy, tokenizer, prompts, s.responses_per_prompt, s.max_new_tokens,
-                                       s.temperature, s.top_k, s.generation_batch_size)
+    # One model at a time, each freed before the next (and before DPO trains in this process): at paper
+    # scale each is a 7B model on the GPU.
+    samples, tokens = sample_responses(load_policy_for_inference(policy_dir), tokenizer, prompts,
+                                       s.responses_per_prompt, s.max_new_tokens, s.temperature, s.top_k,
+                                       s.generation_batch_size)
+    release_accelerator_memory()
     flat_prompts = [p for p, group in zip(prompts, samples) for _ in group]
-    scores = score_responses(reward, tokenizer, flat_prompts, [r for group in samples for r in group], batch_size=64)
-    del policy, reward
+    scores = score_responses(load_scalar_for_inference(reward_dir), tokenizer, flat_prompts,
+                             [r for group in samples for r in group], batch_size=64)
+    release_accelerator_memory()
     pairs, k = [], s.responses_per_prompt
     for i, (prompt, group) in enumerate(zip(prompts, samples)):
         ranked = sorted(zip(scores[i * k:(i + 1) * k], group), key=lambda t: t[0])
@@ -88,9 +92,10 @@ def label_samples(s, policy_dir: str, reward_dir: str, tokenizer, prompts: list[
 def label_with_tests(s, policy_dir: str, _reward: str, tokenizer, problems: list) -> tuple[list, list, int]:
     """The code task's labels (PAPER: Sec. 4.3, APPS): samples that pass every training test are chosen,
     failing ones rejected; with no passing sample, the dataset's solution is the chosen one."""
-    samples, tokens = sample_responses(load_policy(policy_dir), tokenizer, [problem_prompt(p) for p in problems],
-                                       s.responses_per_prompt, s.max_new_tokens, s.temperature, s.top_k,
-                                       s.generation_batch_size)
+    samples, tokens = sample_responses(load_policy_for_inference(policy_dir), tokenizer,
+                                       [problem_prompt(p) for p in problems], s.responses_per_prompt,
+                                       s.max_new_tokens, s.temperature, s.top_k, s.generation_batch_size)
+    release_accelerator_memory()  # the sampling policy is dropped; DPO trains next in this process
     flat_problems = [p for p, group in zip(problems, samples) for _ in group]
     with Sandbox() as box:
         rewards = test_rewards(box, flat_problems, [r for group in samples for r in group])

@@ -18,6 +18,7 @@ from ..data.records import CodeProblem, read_records
 from ..evaluation.samples import write_samples
 from ..evaluation.sandbox import Sandbox
 from ..experiment import load_experiment
+from ..models import PolicyCache
 from ..records import provenance, write_json
 from ..training.runtime import prepare_process
 from ._cli import add_record_arguments, load, main_with_config_errors, parser
@@ -49,14 +50,14 @@ def main(argv: list[str] | None = None) -> None:
     seeds = getattr(params, args.seed_list)
     checkpoints = {seed: checkpoint_for(Path(args.policy), seed) for seed in seeds}
 
-    start, per_seed = time.perf_counter(), {}
+    start, per_seed, models = time.perf_counter(), {}, PolicyCache()  # a checkpoint loads once, not per seed and set
     with Sandbox(sandbox_limits(evaluate.settings), workers=evaluate.settings.workers) as box:
         for seed, checkpoint in checkpoints.items():
             per_seed[str(seed)] = {}
             for name, generate in generators.items():
                 prepare_process(seed)
                 rows, counts = generate_samples(with_seed(generate, seed).settings, str(checkpoint), str(checkpoint),
-                                                problem_files[name])
+                                                problem_files[name], models)
                 write_samples(Path(args.samples_dir) / f"s{seed}_{name}.jsonl", rows)
                 outcomes, skipped = judge_all(box, problems[name], rows)
                 per_seed[str(seed)].update(flat_code_metrics(name, code_metrics(outcomes, evaluate.settings, skipped),

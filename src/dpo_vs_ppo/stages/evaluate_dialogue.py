@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     s = exp.settings
     rows = read_samples(args.samples)
     baseline = read_samples(args.baseline_samples) if args.baseline_samples else None
-    metrics, scores = score_samples(args.experiment, s, rows, baseline, args.baseline_samples, args.reward_model,
-                                    args.cost_model)
+    scorers = dialogue_scorers(args.experiment, s, args.reward_model, args.cost_model)
+    metrics, scores = score_samples(s, scorers, rows, baseline, args.baseline_samples)
     write_text(args.scores, scores)
     write_evaluation_records(args, params, exp, metrics, start, samples=args.samples, baseline=args.baseline_samples)
     print(f"evaluate_dialogue: {summary_line(metrics)}")
@@ -45,11 +45,18 @@ def summary_line(metrics: dict) -> str:
     return ", ".join(f"{k} {metrics[k]:.3f}" for k in ("reward_mean", "delta_help", "harm", "safety_rate") if k in metrics)
 
 
-def score_samples(file: str, s, rows, baseline, baseline_name, reward_model, cost_model) -> tuple[dict, str]:
-    """The dialogue metrics of ``rows`` (with ΔHelp when ``baseline`` samples are given) and every
-    response's scores as JSON Lines."""
+def dialogue_scorers(file: str, s, reward_model: str | None, cost_model: str | None) -> tuple:
+    """The experiment's reward scorer and cost scorer (None without one). A model scorer loads its model
+    (7B at paper scale) when built, so a stage builds them once, not once per seed."""
     reward = configured_scorer(file, "reward", s.reward, reward_model, s.batch_size)
     cost = configured_scorer(file, "cost", s.cost, cost_model, s.batch_size) if s.cost.scorer else None
+    return reward, cost
+
+
+def score_samples(s, scorers: tuple, rows, baseline, baseline_name) -> tuple[dict, str]:
+    """The dialogue metrics of ``rows`` under ``scorers`` (:func:`dialogue_scorers`; with ΔHelp when
+    ``baseline`` samples are given) and every response's scores as JSON Lines."""
+    reward, cost = scorers
     prompts, responses = flat_pairs(rows)
     rewards, costs = reward(prompts, responses), cost(prompts, responses) if cost else None
     base_rewards = None

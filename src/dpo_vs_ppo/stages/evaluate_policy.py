@@ -17,11 +17,12 @@ from pathlib import Path
 from ..config import ConfigError
 from ..evaluation.samples import read_samples, write_samples
 from ..experiment import load_experiment
+from ..models import PolicyCache
 from ..records import provenance, write_json, write_text
 from ..training.runtime import prepare_process
 from ._cli import add_record_arguments, load, main_with_config_errors, parser
 from ._training import with_seed
-from .evaluate_dialogue import score_samples, summary_line
+from .evaluate_dialogue import dialogue_scorers, score_samples, summary_line
 from .generate import generate_samples
 
 
@@ -43,16 +44,14 @@ def main(argv: list[str] | None = None) -> None:
     seeds = getattr(params, args.seed_list)
     checkpoints = {seed: checkpoint_for(Path(args.policy), seed) for seed in seeds}
 
-    start, per_seed = time.perf_counter(), {}
-    for seed, checkpoint in checkpoints.items():
-        prepare_process(seed)
-        s = with_seed(generate, seed).settings
-        rows, counts = generate_samples(s, str(checkpoint), str(checkpoint), args.prompts)
-        write_samples(Path(args.samples_dir) / f"s{seed}.jsonl", rows)  # first: the baseline may be this run
+    start = time.perf_counter()
+    samples = sample_every_seed(generate, checkpoints, args.prompts, Path(args.samples_dir))
+    scorers = dialogue_scorers(args.experiment, evaluate.settings, args.reward_model, None)  # once, not per seed
+    per_seed = {}
+    for seed, (rows, counts) in samples.items():
         baseline_dir = args.baseline_samples_dir
         baseline = read_samples(Path(baseline_dir) / f"s{seed}.jsonl") if baseline_dir else None
-        metrics, scores = score_samples(args.experiment, evaluate.settings, rows, baseline,
-                                        args.baseline_samples_dir, args.reward_model, None)
+        metrics, scores = score_samples(evaluate.settings, scorers, rows, baseline, baseline_dir)
         write_text(Path(args.samples_dir) / f"s{seed}_scores.jsonl", scores)
         per_seed[str(seed)] = {**metrics, **counts}
         print(f"evaluate_policy: {args.policy} seed {seed}: {summary_line(metrics)}")
@@ -61,6 +60,21 @@ def main(argv: list[str] | None = None) -> None:
     record.update(generate_settings=generate.settings, checkpoints={str(k): str(v) for k, v in checkpoints.items()},
                   baseline=args.baseline_samples_dir)
     write_json(args.run_info, record)
+
+
+def sample_every_seed(generate, checkpoints: dict, prompts: str, samples_dir: Path) -> dict:
+    """Each seed's samples and counts, written to ``s<seed>.jsonl`` (all before any scoring: the baseline
+    may be this run). One policy is held at a time, loaded once when every seed shares the checkpoint,
+    and released before the scorers load, so the GPU never holds policy and scoring models together."""
+    models, samples = PolicyCache(), {}
+    for seed, checkpoint in checkpoints.items():
+        prepare_process(seed)
+        rows, counts = generate_samples(with_seed(generate, seed).settings, str(checkpoint), str(checkpoint),
+                                        prompts, models)
+        write_samples(samples_dir / f"s{seed}.jsonl", rows)
+        samples[seed] = rows, counts
+    models.clear()
+    return samples
 
 
 def checkpoint_for(policy: Path, seed: int) -> Path:

@@ -11,8 +11,8 @@ def sample_responses(policy, tokenizer, prompts: list[str], n: int, max_new_toke
     """``n`` sampled responses per prompt (text after the prompt, up to and without EOS), and the number
     of tokens generated (EOS included, padding not).
 
-    Prompts are left-padded, as for PPO rollouts; sampling uses the global torch generator, so the
-    caller's seed fixes the result.
+    Prompts are left-padded, as for PPO rollouts, and go to the policy's device; sampling uses the global
+    torch generator (the CUDA one when the policy is on the GPU), so the caller's seed fixes the result.
     """
     side, tokenizer.padding_side = tokenizer.padding_side, "left"
     out: list[list[str]] = []
@@ -21,11 +21,12 @@ def sample_responses(policy, tokenizer, prompts: list[str], n: int, max_new_toke
         policy.eval()
         for start in range(0, len(prompts), batch_size):
             chunk = prompts[start:start + batch_size]
-            enc = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
+            enc = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False).to(policy.device)
+            # use_cache: the KV cache, said explicitly since a checkpoint's config may turn it off
             generated = policy.generate(**enc, do_sample=True, temperature=temperature, top_k=top_k, top_p=1.0,
-                                        max_new_tokens=max_new_tokens, num_return_sequences=n,
+                                        max_new_tokens=max_new_tokens, num_return_sequences=n, use_cache=True,
                                         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-            new = generated[:, enc["input_ids"].shape[1]:]
+            new = generated[:, enc["input_ids"].shape[1]:].cpu()
             generated_tokens += int((new != tokenizer.pad_token_id).sum())
             texts = tokenizer.batch_decode(new, skip_special_tokens=True)
             out += [texts[i * n:(i + 1) * n] for i in range(len(chunk))]
@@ -42,16 +43,17 @@ def score_responses(model, tokenizer, prompts: list[str], responses: list[str], 
 
 @torch.no_grad()
 def score_texts(model, tokenizer, texts: list[str], batch_size: int) -> list[float]:
-    """A scalar-head model's output on each full text (right padding; the models read their last real token)."""
+    """A scalar-head model's output on each full text (right padding; the models read their last real
+    token), computed on the model's device."""
     side, tokenizer.padding_side = tokenizer.padding_side, "right"
     scores: list[float] = []
     try:
         model.eval()
         for start in range(0, len(texts), batch_size):
             enc = tokenizer(list(texts[start:start + batch_size]), return_tensors="pt", padding=True,
-                            add_special_tokens=False)
+                            add_special_tokens=False).to(model.device)
             out = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
-            scores += out.logits[:, 0].float().tolist()
+            scores += out.logits[:, 0].float().cpu().tolist()
     finally:
         tokenizer.padding_side = side
     return scores
