@@ -86,13 +86,20 @@ class ProblemOutcome:
     """Why samples failed: first failing status -> count (timeouts, denied operations, ...)."""
 
 
+def harness_of(problem: CodeProblem) -> str:
+    """Whose rules judge a problem's programs (evaluation/sandbox_checks.py): CodeContests' for problems
+    the CodeContests loader made (their source starts with the dataset id, e.g. 'deepmind/code_contests/test/3'),
+    APPS' for every other one."""
+    return "code_contests" if "code_contests" in problem.source.split("/")[:2] else "apps"
+
+
 def judge_samples(box: Sandbox, problem: CodeProblem, programs: Sequence[str]) -> ProblemOutcome:
-    """Run every sampled program of one problem on its public, then hidden, tests."""
+    """Run every sampled program of one problem on its public, then hidden, tests, under its dataset's rules."""
     if not hidden_tests(problem):
         raise ValueError(f"problem {problem.problem_id} ({problem.source}) has no tests to judge on")
-    fn = problem.fn_name
-    public = box.run_many([(p, problem.public_tests, fn) for p in programs]) if problem.public_tests else None
-    hidden = box.run_many([(p, hidden_tests(problem), fn) for p in programs])
+    fn, harness = problem.fn_name, harness_of(problem)
+    public = box.run_many([(p, problem.public_tests, fn, harness) for p in programs]) if problem.public_tests else None
+    hidden = box.run_many([(p, hidden_tests(problem), fn, harness) for p in programs])
     passes_public = [r.passed for r in public] if public else [True] * len(programs)
     failures: dict[str, int] = defaultdict(int)
     for result in hidden:

@@ -30,7 +30,6 @@ What each layer achieved on this machine is reported in the worker's greeting (`
 
 import json
 import os
-import resource
 import select
 import shutil
 import signal
@@ -39,14 +38,16 @@ import tempfile
 import time
 
 if __package__:
-    from . import sandbox_checks, sandbox_os
+    from . import sandbox_checks, sandbox_child, sandbox_os
 else:  # run as a script by Sandbox; ``python -I`` leaves the script's folder off sys.path
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import sandbox_checks
+    import sandbox_child
     import sandbox_os
     del sys.path[0]
 
-EXIT_OK, EXIT_ERROR, EXIT_DENIED, EXIT_MEMORY, EXIT_INTERNAL = 0, 1, 97, 98, 99
+EXIT_OK, EXIT_DENIED, EXIT_MEMORY, EXIT_INTERNAL = 0, 97, 98, 99  # sandbox_child's exit codes
+
 UID_BASE = sandbox_os.UID_BASE  # children run as a uid of their own from here (root only; see sandbox_os)
 isolate_network = sandbox_os.isolate_network
 outputs_match = sandbox_checks.outputs_match  # data/code_task.py checks its generators with the sandbox's rule
@@ -54,115 +55,6 @@ outputs_match = sandbox_checks.outputs_match  # data/code_task.py checks its gen
 #: APPS' import block (every APPS program starts with it) plus modules solutions commonly import.
 PRELOAD = ("bisect", "decimal", "datetime", "re", "string", "threading", "statistics", "operator", "copy",
            "array", "queue", "json", "functools", "itertools", "numpy.random")
-DENIED_EVENTS = ("os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec", "os.system",
-                 "subprocess.Popen", "os.kill", "os.killpg", "signal.pthread_kill", "resource.setrlimit",
-                 "resource.prlimit", "os.chdir", "os.chroot", "pty.spawn", "sys.remote_exec")
-DENIED_PREFIXES = ("socket.", "ctypes.", "_ctypes.", "winreg.", "mmap.", "fcntl.")
-# Importing socket, mmap, resource, fcntl ... is allowed (email, asyncio, logging.handlers import them),
-# and what they do is denied by the events above. These few have no event for what they do, so a fresh
-# import of them is denied: ctypes (removed from the child's module cache, where numpy left it) and
-# _posixsubprocess (kept cached for ``import subprocess``, with its fork_exec replaced in the child).
-DENIED_MODULES = ("ctypes", "_ctypes", "_posixsubprocess")
-UNCACHED_MODULES = ("ctypes", "_ctypes")
-PATH_EVENTS = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.symlink", "os.link", "os.chmod",
-               "os.chown", "os.truncate", "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.move")
-WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-
-
-class SandboxViolation(PermissionError):
-    """Raised inside the child when the program does something the sandbox denies."""
-
-
-def audit_hook_for(workdir: str, read_roots: tuple, max_write_opens: int):
-    """The child's audit hook: raise SandboxViolation on anything outside the program's job."""
-    workdir = os.path.realpath(workdir)
-    writes = [0]
-
-    def inside(path, roots) -> bool:
-        real = os.path.realpath(os.fsdecode(path))
-        return any(real == root or real.startswith(root + os.sep) for root in roots)
-
-    def hook(event, args):
-        if event in DENIED_EVENTS or event.startswith(DENIED_PREFIXES):
-            raise SandboxViolation(f"sandbox: {event} is not allowed")
-        if event == "import" and args[0].split(".")[0] in DENIED_MODULES:
-            raise SandboxViolation(f"sandbox: import of {args[0]} is not allowed")
-        if event == "open" and isinstance(args[0], (str, bytes)):
-            path, mode, flags = args
-            writing = (mode is not None and any(c in mode for c in "wax+")) or bool((flags or 0) & WRITE_FLAGS)
-            if writing:
-                writes[0] += 1
-                if not inside(path, (workdir,)) or writes[0] > max_write_opens:
-                    raise SandboxViolation(f"sandbox: writing {path!r} is not allowed")
-            elif not inside(path, (workdir, *read_roots)):
-                raise SandboxViolation(f"sandbox: reading {path!r} is not allowed")
-        if event in PATH_EVENTS and not all(inside(a, (workdir,)) for a in args[:2] if isinstance(a, (str, bytes))):
-            raise SandboxViolation(f"sandbox: {event} outside the working directory is not allowed")
-    return hook
-
-
-def child_main(code: str, workdir: str, limits: dict, uid: int | None, read_roots: tuple) -> None:
-    """Runs in the forked child: confine, then execute the program. Never returns."""
-    try:
-        os.setsid()
-        os.chdir(workdir)
-        for name, value in (("RLIMIT_CPU", limits["cpu_seconds"]), ("RLIMIT_AS", limits["memory_bytes"]),
-                            ("RLIMIT_FSIZE", limits["output_bytes"]), ("RLIMIT_NOFILE", 32),
-                            ("RLIMIT_NPROC", limits["max_processes"]), ("RLIMIT_CORE", 0)):
-            hard = value + 1 if name == "RLIMIT_CPU" else value  # SIGXCPU at the soft limit, SIGKILL 1 s later
-            resource.setrlimit(getattr(resource, name), (value, hard))
-        for sig in (signal.SIGXFSZ, signal.SIGPIPE, signal.SIGINT):
-            signal.signal(sig, signal.SIG_DFL)  # CPython ignores SIGXFSZ; an output flood must end the child
-        if uid is not None:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-        os.environ.clear()
-        os.environ.update(PATH="/usr/bin:/bin", HOME=workdir, LANG="C.UTF-8")
-        sys.stdin = open(0, encoding="utf-8", errors="replace", closefd=False)
-        sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
-        sys.stderr = open(2, "w", encoding="utf-8", closefd=False)
-        for name in UNCACHED_MODULES:  # a cached module would import without an audit event
-            sys.modules.pop(name, None)
-        if "_posixsubprocess" in sys.modules:
-            sys.modules["_posixsubprocess"].fork_exec = _no_process_creation
-        if "numpy.random" in sys.modules:  # the stdlib's random reseeds itself after fork; numpy's does not
-            sys.modules["numpy.random"].seed()
-        sys.argv = ["solution.py"]
-        sys.addaudithook(audit_hook_for(workdir, read_roots, limits["max_write_opens"]))
-        program = compile(code, "solution.py", "exec")
-    except SyntaxError:
-        os._exit(EXIT_ERROR)
-    except BaseException:  # noqa: BLE001 - any set-up failure must end the child, not return to the server
-        os._exit(EXIT_INTERNAL)
-    os._exit(_execute(program))
-
-
-def _no_process_creation(*args, **kwargs):
-    raise SandboxViolation("sandbox: process creation is not allowed")
-
-
-def _execute(program) -> int:
-    status = EXIT_OK
-    try:
-        exec(program, {"__name__": "__main__", "__builtins__": __builtins__})  # noqa: S102 - the sandboxed program
-    except SystemExit as stop:
-        status = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else EXIT_ERROR)
-    except SandboxViolation:
-        status = EXIT_DENIED
-    except MemoryError:
-        status = EXIT_MEMORY
-    except BaseException:  # noqa: BLE001 - a crashing program is a failed test
-        status = EXIT_ERROR
-    try:
-        sys.stdout.flush()
-    except BaseException:  # noqa: BLE001
-        status = status or EXIT_ERROR
-    return status if 0 <= status < 256 else EXIT_ERROR
-
-
-# ----------------------------------------------------------------------------------- the server side
-
 class Worker:
     """One fork server: its temp area, the uid its children get, and the isolation it achieved."""
 
@@ -174,7 +66,11 @@ class Worker:
         self.private = tempfile.mkdtemp(dir=self.base)  # stdin/stdout files, root-only
         self.read_roots = tuple(sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
                                                                      sys.base_exec_prefix)} | {"/dev/null", "/dev/urandom"}))
-        self.uid, self.python_visible = self._own_uid() if os.geteuid() == 0 else (None, "as the harness user")
+        if os.geteuid() == 0:
+            self.uid, self.python_visible = self._own_uid()
+        else:
+            self.uid, self.python_visible = None, "as the harness user"
+            self.notes.append("own_uid off: the harness is not root, so programs run as the harness user")
         self.preloaded = preload(self.notes)
 
     def _own_uid(self) -> tuple:
@@ -212,7 +108,7 @@ class Worker:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(in_fd, 0), os.dup2(out_fd, 1), os.dup2(devnull, 2)
             os.closerange(3, 65536)
-            child_main(code, workdir, limits, self.uid, self.read_roots)
+            sandbox_child.child_main(code, workdir, limits, self.uid, self.read_roots)
         os.close(in_fd), os.close(out_fd)
         try:
             timed_out, wait_status = self._wait(pid, limits["wall_seconds"])
@@ -290,7 +186,7 @@ def preload(notes: list) -> list[str]:
         exec(sandbox_checks.APPS_PREAMBLE, {})  # noqa: S102 - a fixed, trusted import block
     except ImportError as err:
         notes.append(f"APPS' import block fails here ({err}): APPS programs will fail")
-    import _posixsubprocess  # noqa: F401 - cached, so ``import subprocess`` works in a child (see DENIED_MODULES)
+    import _posixsubprocess  # noqa: F401 - cached, so ``import subprocess`` works in a child (see sandbox_child.DENIED_MODULES)
 
     loaded = ["APPS import block"] if "numpy" in sys.modules else []
     for name in PRELOAD:
