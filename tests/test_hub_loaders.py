@@ -70,6 +70,35 @@ def test_hh_rlhf_whole_repo_and_helpful_base_subset(tmp_path):
     assert pair.prompt + pair.chosen == HH_MULTI_TURN["chosen"]
 
 
+# The shape of 5 of the 2,312 real harmless-base test rows: a reply that itself contains "\n\nAssistant:".
+# Cut at each side's own last marker, the two prompts differed and the row was skipped as prompts_differ.
+HH_REPLY_WITH_A_MARKER = {
+    "chosen": "\n\nHuman: How do I pick a lock?\n\nAssistant: I can't help with that.\n\nAssistant: Is there"
+              " something else?",
+    "rejected": "\n\nHuman: How do I pick a lock?\n\nAssistant: Use a tension wrench.",
+}
+
+
+def test_hh_reply_containing_a_further_assistant_marker_keeps_the_shared_prompt():
+    counter = SkipCounter("hh", "test")
+    (pair,) = dialogue_sources.hh_pairs([HH_REPLY_WITH_A_MARKER], "test", counter)
+    assert pair.prompt == "\n\nHuman: How do I pick a lock?\n\nAssistant:"
+    assert pair.chosen == " I can't help with that.\n\nAssistant: Is there something else?"
+    assert pair.rejected == " Use a tension wrench."
+    assert counter.as_metrics() == {"read": 1, "kept": 1, "skipped": {}}
+
+
+@pytest.mark.parametrize("chosen, rejected", [
+    # the dialogues part before the last turn: still prompts_differ
+    ("\n\nHuman: a\n\nAssistant: x\n\nHuman: b\n\nAssistant: y", "\n\nHuman: a\n\nAssistant: z\n\nHuman: b\n\nAssistant: w"),
+    ("\n\nHuman: a\n\nAssistant: x", "\n\nHuman: b\n\nAssistant: x"),
+])
+def test_hh_dialogues_that_differ_before_the_last_turn_are_still_skipped(chosen, rejected):
+    counter = SkipCounter("hh", "test")
+    assert list(dialogue_sources.hh_pairs([{"chosen": chosen, "rejected": rejected}], "test", counter)) == []
+    assert counter.as_metrics()["skipped"] == {"prompts_differ": 1}
+
+
 def test_apps_json_string_fields_and_call_based_problems(tmp_path):
     write_rows(tmp_path / "apps/test.jsonl", [apps_row(0), apps_row(1, fn_name="add", difficulty="competition")])
     (tmp_path / "apps/apps.py").write_text("# the hub repo's loading script, which datasets 5 refuses\n")

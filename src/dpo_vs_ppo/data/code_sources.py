@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 
-from .records import CodeProblem, DataError, SkipCounter, Solution, TestCase
-from .row_checks import column_names, json_field, numbered_rows, require_columns, text
+from .records import CodeProblem, SkipCounter, Solution, TestCase
+from .row_checks import bad_row, column_names, json_field, numbered_rows, require_columns, text, wrong_field
 
 APPS_COLUMNS = ("problem_id", "question", "solutions", "input_output", "difficulty", "starter_code")
 APPS_DIFFICULTIES = ("introductory", "interview", "competition")
@@ -37,10 +37,10 @@ def apps_problems(rows: Iterable[dict], split: str, counter: SkipCounter, max_ro
     for i, row in numbered_rows(rows, counter, max_rows):
         difficulty = text(row, "difficulty", name, split, i)
         if difficulty not in APPS_DIFFICULTIES:
-            raise DataError(name, split, i, f"difficulty must be one of {list(APPS_DIFFICULTIES)}, got {difficulty!r}")
+            raise bad_row(name, split, i, f"difficulty must be one of {list(APPS_DIFFICULTIES)}, got {difficulty!r}")
         solutions = json_field(row, "solutions", name, split, i) or []
         if not isinstance(solutions, list) or not all(isinstance(s, str) for s in solutions):
-            raise DataError(name, split, i, "field 'solutions' must be a JSON list of program strings")
+            raise bad_row(name, split, i, "field 'solutions' must be a JSON list of program strings")
         io = json_field(row, "input_output", name, split, i)
         if io is None:
             counter.skip("no_tests")
@@ -59,10 +59,10 @@ def apps_problems(rows: Iterable[dict], split: str, counter: SkipCounter, max_ro
 
 def _apps_tests(io, name: str, split: str, i: int) -> tuple[str, tuple[TestCase, ...]]:
     if not isinstance(io, dict) or not isinstance(io.get("inputs"), list) or not isinstance(io.get("outputs"), list):
-        raise DataError(name, split, i, "field 'input_output' must be a JSON object with 'inputs' and 'outputs' lists")
+        raise bad_row(name, split, i, "field 'input_output' must be a JSON object with 'inputs' and 'outputs' lists")
     inputs, outputs = io["inputs"], io["outputs"]
     if len(inputs) != len(outputs):
-        raise DataError(name, split, i, f"input_output has {len(inputs)} inputs but {len(outputs)} outputs")
+        raise bad_row(name, split, i, f"input_output has {len(inputs)} inputs but {len(outputs)} outputs")
     fn_name = io.get("fn_name") or ""
     if fn_name:  # call-based: each input is the argument list, each output the expected value
         return fn_name, tuple(TestCase(json.dumps(a), json.dumps(o)) for a, o in zip(inputs, outputs))
@@ -85,7 +85,7 @@ def code_contests_problems(rows: Iterable[dict], split: str, counter: SkipCounte
             continue
         difficulty = row.get("difficulty")
         if not isinstance(difficulty, int) or isinstance(difficulty, bool) or difficulty < 0:
-            raise DataError(name, split, i, f"difficulty must be a non-negative integer, got {difficulty!r}")
+            raise bad_row(name, split, i, wrong_field(row, "difficulty", "a non-negative integer"))
         counter.kept += 1
         yield CodeProblem(
             problem_id=text(row, "name", name, split, i), source=f"{name}/{split}/{i}",
@@ -99,10 +99,10 @@ def _paired_lists(row: dict, kind: str, keys: tuple[str, str], mismatch: str, na
     """CodeContests' {key_a: [...], key_b: [...]} fields: both lists present and of equal length."""
     block = row.get(kind)
     if not isinstance(block, dict) or not all(isinstance(block.get(k), list) for k in keys):
-        raise DataError(name, split, i, f"field {kind!r} must be a mapping with {keys[0]!r} and {keys[1]!r} lists")
+        raise bad_row(name, split, i, wrong_field(row, kind, f"a mapping with {keys[0]!r} and {keys[1]!r} lists"))
     first, second = block[keys[0]], block[keys[1]]
     if len(first) != len(second):
-        raise DataError(name, split, i, f"{kind} has " + mismatch.format(len(first), len(second)))
+        raise bad_row(name, split, i, f"{kind} has " + mismatch.format(len(first), len(second)))
     return first, second
 
 
@@ -115,5 +115,5 @@ def _python_solutions(row: dict, kind: str, name: str, split: str, i: int) -> tu
     languages, programs = _paired_lists(row, kind, ("language", "solution"), "{} language codes for {} programs", name, split, i)
     unknown = sorted({code for code in languages if code not in CONTESTS_LANGUAGES})
     if unknown:
-        raise DataError(name, split, i, f"{kind} has unknown language code(s) {unknown} (known: {sorted(CONTESTS_LANGUAGES)})")
+        raise bad_row(name, split, i, f"{kind} has unknown language code(s) {unknown} (known: {sorted(CONTESTS_LANGUAGES)})")
     return tuple(Solution(code, CONTESTS_LANGUAGES[lang]) for lang, code in zip(languages, programs) if lang in PYTHON_CODES)

@@ -7,14 +7,15 @@ skips, because the real datasets contain them:
 * ``empty_text``: an empty instruction, prompt or response;
 * ``identical_responses``: a pair whose two responses are the same text (nothing to learn);
 * ``no_assistant_turn`` / ``prompts_differ`` (HH-RLHF): a dialogue with no "Assistant:" turn, or a
-  chosen/rejected pair whose dialogues differ before the last assistant turn.
+  chosen/rejected pair whose dialogues differ before the last assistant turn (a reply may itself
+  contain "\\n\\nAssistant:": formats.split_hh_pair).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from .formats import alpaca_message, as_completion, dialogue_prompt, split_hh_dialogue
+from .formats import alpaca_message, as_completion, dialogue_prompt, split_hh_pair
 from .records import PreferencePair, SFTExample, SkipCounter
 from .row_checks import choice, column_names, numbered_rows, require_columns, text
 
@@ -95,16 +96,16 @@ def hh_pairs(rows: Iterable[dict], split: str, counter: SkipCounter, max_rows: i
     name = counter.dataset
     require_columns(column_names(rows), HH_COLUMNS, name, split)
     for i, row in numbered_rows(rows, counter, max_rows):
-        chosen, rejected = split_hh_dialogue(text(row, "chosen", name, split, i)), split_hh_dialogue(text(row, "rejected", name, split, i))
-        if chosen is None or rejected is None:
-            counter.skip("no_assistant_turn")
-        elif chosen[0] != rejected[0]:
-            counter.skip("prompts_differ")
-        elif not chosen[1].strip() or not rejected[1].strip():
+        split_pair = split_hh_pair(text(row, "chosen", name, split, i), text(row, "rejected", name, split, i))
+        if isinstance(split_pair, str):
+            counter.skip(split_pair)
+            continue
+        prompt, chosen, rejected = split_pair
+        if not chosen.strip() or not rejected.strip():
             counter.skip("empty_text")
-        elif chosen[1].strip() == rejected[1].strip():
+        elif chosen.strip() == rejected.strip():
             counter.skip("identical_responses")
         else:
             counter.kept += 1
-            yield PreferencePair(chosen[0], as_completion(chosen[1]), as_completion(rejected[1]),
-                                 f"{name}/{split}/{i}", rule="annotator")
+            yield PreferencePair(prompt, as_completion(chosen), as_completion(rejected), f"{name}/{split}/{i}",
+                                 rule="annotator")

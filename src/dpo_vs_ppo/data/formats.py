@@ -28,14 +28,29 @@ def alpaca_message(instruction: str, context: str) -> str:
     return f"{instruction.strip()}\n\n{context.strip()}" if context.strip() else instruction.strip()
 
 
-def split_hh_dialogue(dialogue: str) -> tuple[str, str] | None:
-    """HH-RLHF: (prompt up to and including the last "\\n\\nAssistant:", the response after it), or None
-    when the dialogue has no assistant turn."""
-    cut = dialogue.rfind(ASSISTANT)
+def split_hh_pair(chosen: str, rejected: str) -> tuple[str, str, str] | str:
+    """HH-RLHF pair: (shared prompt, chosen response, rejected response), or why there is none
+    ('no_assistant_turn', 'prompts_differ').
+
+    The prompt ends at the first "\\n\\nAssistant:" after the last "\\n\\nHuman:" that both dialogues
+    share. Cutting each side at its own last "\\n\\nAssistant:" (this loader's former rule) skipped 5 of
+    the 2,312 real harmless-base test rows: there a reply itself contains a further "\\n\\nAssistant:".
+    A response after the cut that contains "\\n\\nHuman:" means the dialogues differ before the last turn."""
+    if ASSISTANT not in chosen or ASSISTANT not in rejected:
+        return "no_assistant_turn"
+    shared = 0
+    for a, b in zip(chosen, rejected):
+        if a != b:
+            break
+        shared += 1
+    common = chosen[:shared]
+    cut = common.find(ASSISTANT, max(common.rfind(HUMAN), 0))
     if cut < 0:
-        return None
+        return "prompts_differ"
     cut += len(ASSISTANT)
-    return dialogue[:cut], dialogue[cut:]
+    if HUMAN in chosen[cut:] or HUMAN in rejected[cut:]:
+        return "prompts_differ"
+    return chosen[:cut], chosen[cut:], rejected[cut:]
 
 
 def code_prompt(question: str, starter_code: str, fn_name: str) -> str:

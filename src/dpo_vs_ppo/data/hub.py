@@ -9,6 +9,7 @@ arguments (``data_dir``, split names) select the same rows in all three cases.
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,10 +17,49 @@ from pathlib import Path
 import datasets
 
 from ..settings.data import HubSource, Origin
+from .records import DataError
 
 
 def load_split(source: HubSource, split: str, local_root: str | Path | None = None) -> datasets.Dataset:
-    """One split of ``source``: from the hub when ``local_root`` is None, else from ``local_root/<local_name>``."""
+    """One split of ``source``: from the hub when ``local_root`` is None, else from ``local_root/<local_name>``.
+    A split the copy lacks, or a file ``datasets`` cannot parse, is a DataError (the stages' one-line
+    'data error' and exit code 3), not a ``datasets`` traceback; a missing local copy is FileNotFoundError."""
+    try:
+        return _load_split(source, split, local_root)
+    except FileNotFoundError as err:
+        if local_root is not None and not (Path(local_root) / source.local_name).is_dir():
+            raise
+        raise DataError(_name(source), split, None, f"no data for split '{split}' ({err})") from None
+    except ValueError as err:  # datasets: 'Unknown split "test". Should be one of [...]'
+        raise DataError(_name(source), split, None, f"no split '{split}' ({err})") from None
+    except datasets.exceptions.DatasetGenerationError as err:
+        cause = err.__cause__ or err
+        where = _first_bad_json_line(Path(local_root) / source.local_name, split) if local_root is not None else ""
+        raise DataError(_name(source), split, None, where or f"unreadable data ({cause})") from None
+
+
+def _name(source: HubSource) -> str:
+    """The dataset's name in messages and metrics: its id, and its data_dir if it has one."""
+    return f"{source.id}/{source.data_dir}" if source.data_dir else source.id
+
+
+def _first_bad_json_line(folder: Path, split: str) -> str:
+    """'<file> line <n> ...' (lines count from 1) for the first JSON Lines line under ``folder`` that does
+    not parse, looking at the split's own files first; '' when none is found (the caller says why else)."""
+    files = sorted(p for p in folder.rglob("*") if p.name.endswith((".jsonl", ".jsonl.gz")))
+    for path in [p for p in files if split in p.name] or files:
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                try:
+                    if line.strip():
+                        json.loads(line)
+                except json.JSONDecodeError as err:
+                    return f"{path.relative_to(folder)} line {number} is not valid JSON ({err.msg})"
+    return ""
+
+
+def _load_split(source: HubSource, split: str, local_root: str | Path | None) -> datasets.Dataset:
     if local_root is None:
         if source.split_files:  # the repo carries a loading script, which datasets 5 refuses: read its files
             url = f"hf://datasets/{source.id}@{source.revision}/{_file_in_repo(source, split)}"

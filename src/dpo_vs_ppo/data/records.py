@@ -24,7 +24,8 @@ from typing import Any
 
 
 class DataError(Exception):
-    """A bad row; ``str()`` names the dataset, split and row index."""
+    """A bad row; ``str()`` names the dataset, split and row (loaders number rows from 1, as the lines of a
+    JSON Lines file are numbered: row_checks.bad_row)."""
 
     def __init__(self, dataset: str, split: str, row: int | None, message: str):
         self.dataset, self.split, self.row, self.message = dataset, split, row, message

@@ -23,6 +23,20 @@ def require_columns(columns: Iterable[str], needed: tuple[str, ...], dataset: st
         raise DataError(dataset, split, None, f"missing column(s) {missing} (has: {sorted(columns)})")
 
 
+def bad_row(dataset: str, split: str, index: int, message: str) -> DataError:
+    """A DataError for the row at 0-based ``index``, numbered from 1 in the message as the lines of a
+    JSON Lines file are (the record ids keep the 0-based index, which is the row's index in ``datasets``)."""
+    return DataError(dataset, split, index + 1, message)
+
+
+def wrong_field(row: dict, key: str, expectation: str) -> str:
+    """The message for a field that is not ``expectation``: 'is missing' when the row lacks it or it is null
+    (``datasets`` fills a field that some rows of a JSON file lack with null: the two cannot be told apart)."""
+    if row.get(key) is None:
+        return f"field {key!r} is missing (must be {expectation})"
+    return f"field {key!r} must be {expectation}, got {show_value(row[key])}"
+
+
 def numbered_rows(rows: Iterable[dict], counter: SkipCounter, max_rows: int = 0) -> Iterator[tuple[int, dict]]:
     """(row index, row) pairs, at most ``max_rows`` of them (0 = all), counted as read."""
     for index, row in enumerate(rows):
@@ -36,7 +50,7 @@ def text(row: dict, key: str, dataset: str, split: str, index: int) -> str:
     """A string field (possibly empty: emptiness is the caller's policy)."""
     value = row.get(key)
     if not isinstance(value, str):
-        raise DataError(dataset, split, index, f"field {key!r} must be a string, got {show_value(value)}")
+        raise bad_row(dataset, split, index, wrong_field(row, key, "a string"))
     return value
 
 
@@ -44,7 +58,7 @@ def choice(row: dict, key: str, allowed: tuple, dataset: str, split: str, index:
     """A label field that must take one of ``allowed`` values (bools are not ints here)."""
     value = row.get(key)
     if isinstance(value, bool) != isinstance(allowed[0], bool) or value not in allowed:
-        raise DataError(dataset, split, index, f"field {key!r} must be one of {list(allowed)}, got {show_value(value)}")
+        raise bad_row(dataset, split, index, wrong_field(row, key, f"one of {list(allowed)}"))
     return value
 
 
@@ -56,4 +70,4 @@ def json_field(row: dict, key: str, dataset: str, split: str, index: int) -> Any
     try:
         return json.loads(raw)
     except json.JSONDecodeError as err:
-        raise DataError(dataset, split, index, f"field {key!r} is not valid JSON ({err.msg} at char {err.pos})") from None
+        raise bad_row(dataset, split, index, f"field {key!r} is not valid JSON ({err.msg} at char {err.pos})") from None
