@@ -16,7 +16,9 @@ that a release could move; tests/golden/ snapshots the resolved configs). What w
    records advantage statistics and, when the switch is off, returns the advantages unchanged. The
    wrapper dispatches on ``shift_mean`` so TRL's reward whitening (its only other caller) is untouched.
 3. **Reference-model EMA** (paper Sec. 5, "Ref.EMA"): ref <- eta*policy + (1-eta)*ref after each update,
-   with TRL's own ``SyncRefModelCallback`` arithmetic (ZeRO-3 aware), unwrapped to the policy.
+   accumulated in an fp32 master copy (sharded under ZeRO-3), because a bf16 reference updated in place
+   does not move at the paper's eta (training/reference_ema.py). TRL's ``SyncRefModelCallback`` updates
+   in the reference's own dtype, so it is not used.
 4. **Paper sampling and reward settings** TRL hard-codes or lacks: top-k (TRL samples with top_k=0),
    reward clipping to +-clip, and separate actor/critic learning rates (two AdamW parameter groups).
    With top-k on, rollout log-probs are taken from the full tempered distribution (as the reference
@@ -49,9 +51,9 @@ from transformers import TrainerCallback  # noqa: E402
 from trl import DPOConfig, DPOTrainer, RewardConfig, RewardTrainer, SFTConfig, SFTTrainer  # noqa: E402
 from trl.experimental.ppo import PPOConfig, PPOTrainer  # noqa: E402
 from trl.experimental.ppo import ppo_trainer as ppo_module  # noqa: E402
-from trl.trainer.callbacks import SyncRefModelCallback  # noqa: E402
 
 from .settings.training import DPOSettings, Optimisation, PPOSettings, RewardSettings, SFTSettings  # noqa: E402
+from .training.reference_ema import ReferenceEMA  # noqa: E402
 from .training.step_log import quiet_progress  # noqa: E402
 
 #: The TRL release this module is written against; tests/test_stack_guard.py fails if it moves.
@@ -127,7 +129,7 @@ class PaperPPOConfig(PPOConfig):
     critic_learning_rate: float = 5e-6
     top_k: int = 0
     reward_clip: float = 0.0
-    sync_ref_model: bool = False  # the ref-EMA fields use DPOConfig's names, which SyncRefModelCallback reads
+    sync_ref_model: bool = False  # the ref-EMA fields keep DPOConfig's names (ref_model_sync_steps: always 1)
     ref_model_mixup_alpha: float = 0.001
     ref_model_sync_steps: int = 1
 
@@ -166,12 +168,14 @@ def ppo_config(s: PPOSettings, output_dir: str, world_size: int, prompts: int) -
     )
 
 
-class PolicyRefEMACallback(SyncRefModelCallback):
-    """TRL's reference sync, given the policy: PPO hands callbacks its policy+value wrapper."""
+class _ReferenceEMACallback(TrainerCallback):
+    """Addition 3 after each update (PPO fires on_step_end once per update)."""
+
+    def __init__(self, ema: ReferenceEMA):
+        self.ema = ema
 
     def on_step_end(self, args, state, control, **kwargs):
-        wrapper = self.accelerator.unwrap_model(kwargs["model"]) if self.accelerator else kwargs["model"]
-        super().on_step_end(args, state, control, model=wrapper.policy)
+        self.ema.step()
 
 
 class _UpdateEndCallback(TrainerCallback):
@@ -191,8 +195,10 @@ class PaperPPOTrainer(PPOTrainer):
     #: Addition 5 on or off (the benchmark turns it off to attribute the speed-up).
     freeze_gc = True
 
-    def __init__(self, *args, on_update: Callable[[PaperPPOTrainer, dict], None] | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, on_update: Callable[[PaperPPOTrainer, dict], None] | None = None,
+                 keep_reference_start: bool = False, **kwargs):
+        with _mixed_precision_env(kwargs["args"]):
+            super().__init__(*args, **kwargs)
         a = self.args
         # Addition 1: one optimizer step per minibatch (see module docstring).
         # The same count sizes train()'s per-micro-batch stats arrays, which TRL allocates per *local batch*
@@ -200,17 +206,30 @@ class PaperPPOTrainer(PPOTrainer):
         a.gradient_accumulation_steps = a.local_mini_batch_size // a.per_device_train_batch_size
         self.accelerator.gradient_accumulation_steps = a.gradient_accumulation_steps
         self.accelerator.gradient_state.plugin_kwargs["sync_with_dataloader"] = False
-        if self.is_deepspeed_enabled:  # DeepSpeed's engine counts its own accumulation boundaries
+        if self.is_deepspeed_enabled:
+            # DeepSpeed scales each micro-batch's loss by 1/its own accumulation count, and accelerate sized
+            # its micro-batch from the *rollout* loader (a whole local batch): set both to what train() runs.
+            self.model.set_train_micro_batch_size(a.per_device_train_batch_size)
             self.model.set_train_batch_size(a.mini_batch_size)
-        self.optimizer_steps = 0  # real steps of the torch optimizer, counted for the step log and the tests
-        self.optimizer.optimizer.register_step_post_hook(self._count_optimizer_step)
+        else:
+            self.optimizer.optimizer.register_step_post_hook(self._count_optimizer_step)
+        self._hooked_steps = 0
+        self.ref_ema = None
         if a.sync_ref_model:  # addition 3
-            self.add_callback(PolicyRefEMACallback(self.ref_model, self.accelerator))
+            policy = self.accelerator.unwrap_model(self.model).policy
+            self.ref_ema = ReferenceEMA(self.ref_model, policy, a.ref_model_mixup_alpha, keep_start=keep_reference_start)
+            self.add_callback(_ReferenceEMACallback(self.ref_ema))
         self.add_callback(_UpdateEndCallback(self))
         self.on_update, self.update_offset, self.advantage_stats, self._row = on_update, 0, {}, {}
 
+    @property
+    def optimizer_steps(self) -> int:
+        """Real optimizer steps so far. DeepSpeed's ZeRO optimizer has no step hooks, and its inner torch
+        optimizer steps once per parameter sub-group, so under DeepSpeed the engine's own count is read."""
+        return self.model.global_steps if self.is_deepspeed_enabled else self._hooked_steps
+
     def _count_optimizer_step(self, *_):
-        self.optimizer_steps += 1
+        self._hooked_steps += 1
 
     def create_optimizer(self, model=None):
         """Addition 4: actor and critic in separate AdamW parameter groups with their own learning rates."""
@@ -227,6 +246,7 @@ class PaperPPOTrainer(PPOTrainer):
         """Run TRL's loop with the additions; ``remaining_updates`` shortens it after a resume."""
         if remaining_updates is not None:
             self.args.num_total_batches = remaining_updates
+        self._steps_at_update_start = self.optimizer_steps  # a resumed engine has counted the earlier steps
         if self.freeze_gc:
             gc.collect()
             gc.freeze()  # addition 5
@@ -237,10 +257,12 @@ class PaperPPOTrainer(PPOTrainer):
             gc.unfreeze()
 
     def log(self, logs: dict, start_time: float | None = None) -> None:
-        steps_before, self._steps_at_update_start = getattr(self, "_steps_at_update_start", 0), self.optimizer_steps
+        steps_before, self._steps_at_update_start = self._steps_at_update_start, self.optimizer_steps
         # TRL's "eps" (episodes per second) stays out of the row: a wall-clock figure would make the step
         # logs of two identical runs differ. Wall time is in run.json.
         logged = {k: v for k, v in logs.items() if k != "eps"}
+        if "episode" in logged:  # TRL counts episodes from 0 in each train() call; a resumed run continues
+            logged["episode"] += self.update_offset * self.args.batch_size
         self._row = {"update": self.update_offset + self.state.global_step, **logged, **self.advantage_stats,
                      "lr_critic": self.optimizer.param_groups[1]["lr"],
                      "optimizer_steps": self.optimizer_steps - steps_before,
@@ -251,6 +273,22 @@ class PaperPPOTrainer(PPOTrainer):
     def finish_update(self) -> None:
         if self.on_update is not None:
             self.on_update(self, self._row)
+
+
+@contextmanager
+def _mixed_precision_env(args):
+    """TRL's PPOTrainer builds its own Accelerator, which takes its precision from ACCELERATE_MIXED_PRECISION;
+    ``accelerate launch`` with a DeepSpeed config file sets that to "no", so a DeepSpeed "bf16: auto"
+    resolved to fp32 although ``bf16=True`` (issue 15). The config's own choice decides instead."""
+    key, before = "ACCELERATE_MIXED_PRECISION", os.environ.get("ACCELERATE_MIXED_PRECISION")
+    os.environ[key] = "bf16" if args.bf16 else "fp16" if args.fp16 else "no"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
 
 
 def _masked_stats(values: torch.Tensor, mask: torch.Tensor) -> tuple[float, float]:
@@ -317,9 +355,10 @@ def _paper_patches(trainer: PaperPPOTrainer):
 
 
 def ppo_trainer(s: PPOSettings, policy, ref_policy, reward_model, value_model, tokenizer, prompts, output_dir,
-                world_size: int, on_update=None) -> PaperPPOTrainer:
-    """The paper's PPO on ``prompts`` (a dataset with only ``input_ids``; tokenizer padding on the left)."""
+                world_size: int, on_update=None, keep_reference_start: bool = False) -> PaperPPOTrainer:
+    """The paper's PPO on ``prompts`` (a dataset with only ``input_ids``; tokenizer padding on the left).
+    ``keep_reference_start``: keep a copy of the starting reference, to log the EMA's distance from it."""
     return quiet_progress(PaperPPOTrainer(
         args=ppo_config(s, output_dir, world_size, len(prompts)), processing_class=tokenizer, model=policy,
         ref_model=ref_policy, reward_model=reward_model, value_model=value_model, train_dataset=prompts,
-        eval_dataset=None, on_update=on_update))
+        eval_dataset=None, on_update=on_update, keep_reference_start=keep_reference_start))

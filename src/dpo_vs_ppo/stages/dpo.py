@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         pairs, dropped = filtered_pairs(args, exp.settings.pair_filter)
     trainer, log = train_dpo(exp.settings, args.init, tokenizer, pairs, args.out)
-    save_checkpoint(trainer, trainer.model, tokenizer, args.out)
+    save_checkpoint(trainer, tokenizer, args.out)
     metrics = {**dpo_metrics(trainer, log, pairs), "pair_filter": exp.settings.pair_filter, "pairs_dropped": dropped}
     write_run_records(args, params, exp, trainer, log.rows, metrics, start)
     trainer.accelerator.print(f"dpo: {len(pairs)} pairs, loss {metrics['final_loss']:.4f}, "

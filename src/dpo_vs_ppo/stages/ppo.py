@@ -13,22 +13,21 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 
-import torch
-
 from .. import trl_bridge
 from ..data.records import CodeProblem, PreferencePair, read_records
 from ..evaluation.sandbox import Sandbox
-from ..models import load_policy, load_scalar_model, parameter_count
+from ..models import load_policy, load_scalar_model
 from ..records import to_plain
 from ..training.code_training import ProgramTestReward, problem_prompt
 from ..training.datasets import ppo_prompt_dataset, unique_prompts
 from ..training.ppo_resume import ResumeState, fingerprint
+from ..training.reference_ema import full_numel
 from ..training.runtime import world_size
 from ..config import ConfigError
 from ._cli import main_with_config_errors, parser
 from ._training import add_training_arguments, load_training, save_checkpoint, tokenizer_for, write_run_records
 
-#: Above this size the EMA reference's distance from the SFT model is not logged (it needs a full copy).
+#: Above this size the EMA reference's distance from the SFT model is not logged (it needs a second fp32 copy).
 DISTANCE_MAX_PARAMETERS = 50_000_000
 
 
@@ -69,30 +68,31 @@ def train(args, params, exp, world: int, stack: ExitStack) -> None:
     else:
         reward = load_scalar_model(args.reward)
     rows: list[dict] = []
-    distance = reference_distance(ref) if s.ref_ema and parameter_count(ref) <= DISTANCE_MAX_PARAMETERS else None
+    log_distance = s.ref_ema and full_numel(ref) <= DISTANCE_MAX_PARAMETERS
 
     def on_update(trainer, row):
-        if distance is not None:
-            row["ref/distance_from_sft"] = distance()
+        if log_distance:
+            row["ref/distance_from_sft"] = trainer.ref_ema.distance_from_start()
         rows.append(row)
+        resume.note_wall_time()
         if row["update"] % s.save_every == 0 and row["update"] < trainer.total_updates:
             resume.save(row["update"], rows)
 
     value_init = args.value_init or args.reward
     trainer = trl_bridge.ppo_trainer(s, policy, ref, reward, load_scalar_model(value_init),
-                                     tokenizer, dataset, args.out, world, on_update)
+                                     tokenizer, dataset, args.out, world, on_update, keep_reference_start=log_distance)
     trainer.total_updates = total = trainer.args.num_total_batches
     inputs = [args.policy, value_init, args.prompts, args.models] + ([] if problems else [args.reward])
-    resume = ResumeState(trainer, args.resume_dir, fingerprint({"settings": to_plain(s), "world": world}, inputs))
+    resume = ResumeState(trainer, args.resume_dir, fingerprint({"settings": to_plain(s), "world": world}, inputs), start)
     done, rows[:] = resume.restore()
     trainer.update_offset = done
     if done < total:
         trainer.train(remaining_updates=total - done)
     # DEVIATION: the paper keeps the checkpoint with the best validation reward or pass@k (App. A.2); we keep
     # the last one: selecting on the evaluation set's metric needs the evaluation stages.
-    save_checkpoint(trainer, trainer.accelerator.unwrap_model(trainer.model).policy, tokenizer, args.out)
+    save_checkpoint(trainer, tokenizer, args.out, part="policy")
     write_run_records(args, params, exp, trainer, rows, ppo_metrics(s, rows, len(prompts), done), start,
-                      derived_sizes(trainer))
+                      derived_sizes(trainer), attempts=resume.note_wall_time())
     resume.discard()
     trainer.accelerator.print(f"ppo: {len(rows)} updates over {len(prompts)} prompts, score "
                               f"{rows[0]['objective/scores']:.3f} -> {rows[-1]['objective/scores']:.3f}"
@@ -105,17 +105,6 @@ def derived_sizes(trainer) -> dict:
              "micro_batch_size", "num_total_batches", "total_episodes", "gradient_accumulation_steps")
     return {**{k: getattr(trainer.args, k) for k in names},
             "accumulation_steps_per_optimizer_step": trainer.accelerator.gradient_accumulation_steps}
-
-
-def reference_distance(ref):
-    """A function giving ||ref - ref_0|| / ||ref_0|| over all parameters: how far the EMA has moved it."""
-    initial = [p.detach().clone() for p in ref.parameters()]
-    norm = torch.sqrt(sum((p.double() ** 2).sum() for p in initial)).item()
-
-    def distance() -> float:
-        squared = sum(((p.detach() - q).double() ** 2).sum() for p, q in zip(ref.parameters(), initial))
-        return float(torch.sqrt(squared).item() / norm)
-    return distance
 
 
 def ppo_metrics(s, rows: list[dict], prompts: int, resumed_from: int) -> dict:

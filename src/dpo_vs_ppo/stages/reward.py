@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     log = StepLogCallback()
     trainer = trl_bridge.reward_trainer(s, model, tokenizer, preference_dataset(pairs), args.out, [log])
     trainer.train()
-    save_checkpoint(trainer, trainer.model, tokenizer, args.out)
+    save_checkpoint(trainer, tokenizer, args.out)
     test = read_records(args.test, PreferencePair)
     model = trainer.accelerator.unwrap_model(trainer.model)
     prompts = [t.prompt for t in test]

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     log = StepLogCallback()
     trainer = trl_bridge.sft_trainer(s, model, tokenizer, sft_dataset(examples), args.out, [log])
     trainer.train()
-    save_checkpoint(trainer, trainer.model, tokenizer, args.out)
+    save_checkpoint(trainer, tokenizer, args.out)
     metrics = {"examples": len(examples), "optimizer_steps": trainer.state.global_step,
                "final_loss": last_value(log.rows, "loss"), "first_loss": log.rows[0].get("loss") if log.rows else None}
     write_run_records(args, params, exp, trainer, log.rows, metrics, start)

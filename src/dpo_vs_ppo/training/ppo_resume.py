@@ -3,9 +3,14 @@
 Every ``save_every`` updates the stage calls :meth:`ResumeState.save`. It writes, through
 ``accelerator.save_state`` (which handles several processes and DeepSpeed shards): the policy and
 value model, the optimizer, the RNG state of every process, and, registered alongside, the LR
-scheduler, the EMA reference (when ref_ema is on) and a counter with the updates done and the step-log
-rows so far. A save goes to a fresh folder that is renamed into place, so a ``kill -9`` mid-save
-leaves the previous state intact.
+scheduler and a counter with the updates done and the step-log rows so far. When ref_ema is on, each
+process also saves its share of the EMA's fp32 master (training/reference_ema.py; under ZeRO-3 the
+reference itself holds only shards, which ``save_state`` of a registered module would not gather), and
+the reference is rebuilt from it. A save goes to a fresh folder that is renamed into place, so a
+``kill -9`` mid-save leaves the previous state intact.
+
+The wall time of every attempt, including the work after its last save that a kill threw away, is
+noted after each update (``wall_times.json``, beside the states), so the run record counts it all.
 
 The folder is not a DVC output (DVC deletes a stage's outputs before rerunning it); it lives beside
 the run and is removed when the stage finishes. A fingerprint of the resolved settings and the input
@@ -19,8 +24,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import time
 from pathlib import Path
+
+import torch
 
 
 class _Counter:
@@ -50,13 +59,28 @@ def fingerprint(settings: dict, input_paths: list[str]) -> str:
 class ResumeState:
     """Save/restore of one PPO run's state under ``folder`` (see module docstring)."""
 
-    def __init__(self, trainer, folder: str | Path, fingerprint: str):
+    def __init__(self, trainer, folder: str | Path, fingerprint: str, started: float | None = None):
+        """``started``: this attempt's ``time.perf_counter()`` at its start (default: now)."""
         self.trainer, self.folder, self.fingerprint = trainer, Path(folder), fingerprint
         self.counter = _Counter()
-        accelerator = trainer.accelerator
-        accelerator.register_for_checkpointing(trainer.lr_scheduler, self.counter)
-        if trainer.args.sync_ref_model:  # the EMA reference changes during training: part of the state
-            accelerator.register_for_checkpointing(trainer.ref_model)
+        self.started = time.perf_counter() if started is None else started
+        self.attempt = f"{os.getpid()}@{time.time():.3f}"
+        trainer.accelerator.register_for_checkpointing(trainer.lr_scheduler, self.counter)
+
+    def _ema_file(self, folder: Path) -> Path:
+        return folder / f"reference_ema_rank{self.trainer.accelerator.process_index}.pt"
+
+    def note_wall_time(self) -> list[float]:
+        """Record this attempt's time so far; return the wall time of every attempt of this run, in order (of
+        this fingerprint: a file left by another config's attempts is not counted)."""
+        path = self.folder / "wall_times.json"
+        saved = json.loads(path.read_text()) if path.is_file() else {}
+        attempts = saved.get("attempts", {}) if saved.get("fingerprint") == self.fingerprint else {}
+        attempts[self.attempt] = round(time.perf_counter() - self.started, 3)
+        if self.trainer.accelerator.is_main_process:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"fingerprint": self.fingerprint, "attempts": attempts}))
+        return list(attempts.values())
 
     @property
     def latest(self) -> Path:
@@ -77,6 +101,8 @@ class ResumeState:
                 shutil.rmtree(self.folder)
             return 0, []
         accelerator.load_state(str(source))
+        if self.trainer.ref_ema is not None:
+            self.trainer.ref_ema.load_state_dict(torch.load(self._ema_file(source), weights_only=True))
         accelerator.print(f"ppo: resumed from update {self.counter.update} ({source})")
         return self.counter.update, list(self.counter.rows)
 
@@ -89,6 +115,9 @@ class ResumeState:
             shutil.rmtree(staging, ignore_errors=True)
         accelerator.wait_for_everyone()
         accelerator.save_state(str(staging), safe_serialization=False)  # the wrapper shares the critic's tensors
+        if self.trainer.ref_ema is not None:
+            accelerator.wait_for_everyone()  # the main process made the folder
+            torch.save(self.trainer.ref_ema.state_dict(), self._ema_file(staging))
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             (staging / "fingerprint.txt").write_text(self.fingerprint)

@@ -1,0 +1,196 @@
+"""The paper profile's code path in miniature, on CPU: every training stage kind started by the project's
+launcher at profile ``paper``, so through ``accelerate launch`` with the 7B DeepSpeed ZeRO-3 config (cut
+to one CPU process) and ``bf16: true``, on a tiny Llama; then generation and evaluation of its output.
+
+On a GPU this path failed while PPO's trainer was built, trained PPO in fp32, saved zero-element
+checkpoints and crashed on the sharded EMA reference (issue 15). Each of those reproduces in one CPU
+process, so each is asserted here: the run finishes, the engine holds bf16 weights, optimizer steps are
+epochs x minibatches, and the checkpoint reloads whole. DeepSpeed JIT-builds its CPU comm op the first
+time (about 45 s, cached under TORCH_EXTENSIONS_DIR or ~/.cache/torch_extensions).
+"""
+
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from conftest import BIN, REPO
+from tiny_models import build_tiny_models, write_pairs
+
+pytestmark = pytest.mark.slow
+PROMPTS = 32  # write_pairs(copies=4): 32 distinct prompts and 32 pairs
+BATCH = 4  # supervised per-device batch, one process, no accumulation
+SMALL = {  # per experiment: the tiny sizes (the paper profile's values, except sizes, stay as they are)
+    "sft_dialogue": {"max_length": 96},
+    "reward_dialogue": {"max_length": 96},
+    "dpo_dialogue": {"max_length": 96},
+    "dpo_iter_dialogue": {"responses_per_prompt": 2, "max_new_tokens": 8, "generation_batch_size": 16},
+    "ppo_dialogue": {"rollout_batch_size": 16, "per_device_batch_size": 2, "prompt_epochs": 4.0,
+                     "response_length": 8, "save_every": 2},
+    "generate_dialogue": {"max_new_tokens": 8, "max_prompts": 8, "batch_size": 8},
+}
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("paper_path")
+    build_tiny_models(cwd / "models")
+    write_pairs(cwd / "pairs.jsonl", copies=4)
+    (cwd / "params.yaml").write_text("profile: paper\nseeds: [0]\nablation_seeds: [0]\nconfidence_level: 0.95\n")
+    for name, changes in SMALL.items():
+        data = yaml.safe_load((REPO / f"experiments/{name}.yaml").read_text())
+        paper = data.pop("profiles")["paper"]  # the paper values, then tiny sizes; hub models are not here
+        settings = _merged(data["settings"], paper)
+        settings.update(changes)
+        for optim in (settings.get("optim"), settings.get("dpo", {}).get("optim")):
+            if optim:
+                optim.update(per_device_batch_size=BATCH, gradient_accumulation_steps=1, epochs=1, bf16=True)
+        if name == "dpo_iter_dialogue":
+            settings["dpo"]["max_length"] = 96
+        data["settings"] = settings
+        (cwd / f"{name}.yaml").write_text(yaml.safe_dump(data))
+    evaluate = yaml.safe_load((REPO / "experiments/evaluate_dialogue.yaml").read_text())
+    evaluate.pop("profiles")  # the paper's scorers are 7B hub models: a learned one stands in
+    evaluate["settings"].update(reward={"scorer": "learned_reward", "model": "out_reward"},
+                                cost={"scorer": "learned_cost", "model": "out_reward"})
+    (cwd / "evaluate_dialogue.yaml").write_text(yaml.safe_dump(evaluate))
+    accelerate = yaml.safe_load((REPO / "experiments/launch/accelerate_zero3_7b.yaml").read_text())
+    accelerate["num_processes"] = 1
+    accelerate["deepspeed_config"]["deepspeed_config_file"] = str(REPO / "experiments/launch/zero3_llama2_7b.json")
+    (cwd / "accelerate.yaml").write_text(yaml.safe_dump(accelerate))
+    return cwd
+
+
+def _merged(base: dict, overlay: dict) -> dict:
+    out = dict(base)
+    for key, value in overlay.items():
+        out[key] = _merged(base[key], value) if isinstance(value, dict) else value
+    return out
+
+
+def _env() -> dict:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "OMP_NUM_THREADS": "2"}
+    for key in ("ACCELERATE_USE_CPU", "ACCELERATE_MIXED_PRECISION", "WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        env.pop(key, None)
+    return env
+
+
+def stage_command(stage: str, experiment: str, out: str, extra: list[str]) -> list[str]:
+    return [sys.executable, "-m", "dpo_vs_ppo.launch", "--paper-config", "accelerate.yaml",
+            "-m", f"dpo_vs_ppo.stages.{stage}", "--params", "params.yaml", "--experiment", f"{experiment}.yaml",
+            "--models", "models", "--out", out, "--steps", f"{out}.csv", "--metrics", f"{out}_metrics.json",
+            "--run-info", f"{out}_run.json", *extra]
+
+
+def run(cwd, command: list[str]) -> subprocess.CompletedProcess:
+    proc = subprocess.run(command, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    return proc
+
+
+def records(cwd, out: str) -> tuple[dict, dict, list[dict]]:
+    with open(cwd / f"{out}.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    return (json.loads((cwd / f"{out}_metrics.json").read_text()), json.loads((cwd / f"{out}_run.json").read_text()),
+            rows)
+
+
+def kill_tree(pid: int) -> None:
+    """kill -9 a process and every descendant (a dependency of accelerate provides psutil)."""
+    import psutil
+
+    root = psutil.Process(pid)
+    tree = [root, *root.children(recursive=True)]
+    for process in tree:
+        process.send_signal(signal.SIGKILL)
+    psutil.wait_procs(tree[1:], timeout=30)
+
+
+def assert_whole_checkpoint(folder, scalar: bool = False) -> None:
+    """Every tensor has elements and the model reloads with nothing missing (ZeRO-3 shards were gathered)."""
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    tensors = load_file(folder / "model.safetensors")
+    assert tensors and all(t.numel() > 0 for t in tensors.values()), [k for k, t in tensors.items() if not t.numel()]
+    cls = AutoModelForSequenceClassification if scalar else AutoModelForCausalLM
+    _, info = cls.from_pretrained(folder, output_loading_info=True, **({"num_labels": 1} if scalar else {}))
+    assert not info["missing_keys"] and not info["mismatched_keys"], info
+
+
+def assert_paper_run(run_info: dict) -> None:
+    assert run_info["profile"] == "paper" and run_info["precision"] == "bfloat16"
+    assert run_info["world_size"] == 1 and run_info["ranks_in_sync"] is True and run_info["zero_stage"] == 3
+
+
+@pytest.mark.parametrize("stage, experiment, extra, scalar", [
+    ("sft", "sft_dialogue", ["--train", "pairs.jsonl", "--chosen-of-pairs"], False),
+    ("reward", "reward_dialogue", ["--train", "pairs.jsonl", "--test", "pairs.jsonl"], True),
+    ("dpo", "dpo_dialogue", ["--train", "pairs.jsonl", "--init", "models/policy"], False),
+])
+def test_supervised_stages_train_in_bf16_under_zero3_and_save_whole_checkpoints(work, stage, experiment, extra, scalar):
+    run(work, stage_command(stage, experiment, f"out_{stage}", extra))
+    metrics, run_info, rows = records(work, f"out_{stage}")
+    assert_paper_run(run_info)
+    assert metrics["optimizer_steps"] == math.ceil(PROMPTS / BATCH) == len([r for r in rows if "loss" in r and r["loss"]])
+    assert_whole_checkpoint(work / f"out_{stage}", scalar)
+
+
+def test_dpo_iter_round_samples_labels_and_trains_under_zero3(work):
+    run(work, stage_command("dpo_iter", "dpo_iter_dialogue", "out_dpo_iter",
+                            ["--prompts", "pairs.jsonl", "--policy", "models/policy", "--reward", "models/reward",
+                             "--round", "1"]))
+    metrics, run_info, _ = records(work, "out_dpo_iter")
+    assert_paper_run(run_info)
+    assert metrics["optimizer_steps"] == math.ceil(metrics["pairs"] / BATCH) and metrics["pairs"] > 0
+    assert_whole_checkpoint(work / "out_dpo_iter")
+
+
+def test_ppo_with_all_three_factors_survives_a_kill_and_resumes_under_zero3(work):
+    command = stage_command("ppo", "ppo_dialogue", "out_ppo", ["--prompts", "pairs.jsonl", "--policy", "models/policy",
+                                                              "--reward", "models/reward", "--resume-dir", "resume"])
+    saved = work / "resume" / "latest" / "fingerprint.txt"
+    first = subprocess.Popen(command, cwd=work, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not saved.exists() and first.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    kill_tree(first.pid)  # torch's elastic agent starts the stage in a session of its own: a group kill misses it
+    first.wait()
+    assert saved.exists(), "the first attempt never saved a resume state"
+    assert not (work / "out_ppo_metrics.json").exists()  # it really was interrupted
+
+    proc = run(work, command)
+    metrics, run_info, rows = records(work, "out_ppo")
+    assert_paper_run(run_info)
+    updates = 4 * PROMPTS // 16  # prompt_epochs 4 over 32 prompts, 16 per rollout
+    assert metrics["resumed_from_update"] >= 2 and "resumed from update" in proc.stdout
+    assert [int(r["update"]) for r in rows] == list(range(1, updates + 1))
+    assert [int(r["episode"]) for r in rows] == [16 * u for u in range(1, updates + 1)]  # continues after the resume
+    assert {int(r["optimizer_steps"]) for r in rows} == {1 * 4}  # paper: 1 PPO epoch x 4 minibatches per update
+    assert metrics["whiten_advantages"] and metrics["ref_ema"] and metrics["num_mini_batches"] == 4
+    distances = [float(r["ref/distance_from_sft"]) for r in rows]
+    assert 0 < distances[0] and all(b > a for a, b in zip(distances, distances[1:])), distances  # the EMA moves, on
+    attempts = run_info["attempt_wall_times_s"]
+    assert len(attempts) == 2 and min(attempts) > 0 and run_info["wall_time_s"] == pytest.approx(sum(attempts))
+    assert_whole_checkpoint(work / "out_ppo")
+    assert not (work / "resume").exists()
+
+
+def test_generate_and_evaluate_run_on_the_paper_path_outputs(work):
+    if not all((work / out / "model.safetensors").is_file() for out in ("out_ppo", "out_reward")):
+        pytest.skip("needs the PPO and reward tests' checkpoints")
+    run(work, [sys.executable, "-m", "dpo_vs_ppo.stages.evaluate_policy", "--params", "params.yaml",
+               "--seed-list", "seeds", "--generate-experiment", "generate_dialogue.yaml",
+               "--experiment", "evaluate_dialogue.yaml", "--policy", "out_ppo", "--prompts", "pairs.jsonl",
+               "--samples-dir", "samples", "--metrics", "eval.json", "--run-info", "eval_run.json"])
+    evaluation = json.loads((work / "eval.json").read_text())
+    assert evaluation["seeds"] == [0] and evaluation["per_seed"]["0"]["responses"] == 8
+    samples = [json.loads(line) for line in (work / "samples" / "s0.jsonl").read_text().splitlines()]
+    assert len(samples) == 8
