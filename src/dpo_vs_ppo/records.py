@@ -95,4 +95,13 @@ def provenance(params, experiment, wall_time_s: float) -> dict:
         "versions": package_versions(),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "wall_time_s": round(wall_time_s, 3),
+        **accelerator_memory(),
     }
+
+
+def accelerator_memory() -> dict:
+    """This process's peak GPU memory in GiB, when it used a GPU (the paper-path benchmark prints it)."""
+    torch = sys.modules.get("torch")  # never imported here: a stage that did not load torch used no GPU
+    if torch is None or not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return {}
+    return {"peak_gpu_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 3)}

@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -221,6 +222,10 @@ class PaperPPOTrainer(PPOTrainer):
             self.add_callback(_ReferenceEMACallback(self.ref_ema))
         self.add_callback(_UpdateEndCallback(self))
         self.on_update, self.update_offset, self.advantage_stats, self._row = on_update, 0, {}, {}
+        #: Seconds per update of this process, whole and in rollout generation (for run.json, not the step
+        #: log: wall-clock figures would make two identical runs' logs differ).
+        self.update_timings: list[dict] = []
+        self.generate_seconds, self._clock = 0.0, (time.perf_counter(), 0.0)
 
     @property
     def optimizer_steps(self) -> int:
@@ -247,6 +252,7 @@ class PaperPPOTrainer(PPOTrainer):
         if remaining_updates is not None:
             self.args.num_total_batches = remaining_updates
         self._steps_at_update_start = self.optimizer_steps  # a resumed engine has counted the earlier steps
+        self._clock = (time.perf_counter(), self.generate_seconds)
         if self.freeze_gc:
             gc.collect()
             gc.freeze()  # addition 5
@@ -271,6 +277,10 @@ class PaperPPOTrainer(PPOTrainer):
         super().log(logs, start_time)
 
     def finish_update(self) -> None:
+        (last, generated_before), now = self._clock, time.perf_counter()
+        self.update_timings.append({"update": self._row["update"], "wall_s": round(now - last, 4),
+                                    "generate_s": round(self.generate_seconds - generated_before, 4)})
+        self._clock = (now, self.generate_seconds)
         if self.on_update is not None:
             self.on_update(self, self._row)
 
@@ -337,12 +347,15 @@ def _paper_patches(trainer: PaperPPOTrainer):
         # the KL (measured: 4.5 nats at update 1, where policy == reference) and the PPO ratio. We return the
         # raw logits / T, so all three log-probs are of the same full, tempered distribution; sampling
         # still uses top-k.
-        context_length = queries.shape[1]
+        started, context_length = time.perf_counter(), queries.shape[1]
         attention_mask = queries != pad_token_id
         output = lm_backbone.generate(input_ids=torch.masked_fill(queries, ~attention_mask, 0),
                                       attention_mask=attention_mask, generation_config=generation_config,
                                       return_dict_in_generate=True, output_logits=True)
         logits = torch.stack(output.logits, 1) / (args.temperature + 1e-7)
+        if logits.is_cuda:
+            torch.cuda.synchronize()  # kernels run asynchronously: time the work, not its launch
+        trainer.generate_seconds += time.perf_counter() - started
         return torch.cat((queries, output.sequences[:, context_length:]), dim=1), logits
 
     for name, patched in zip(names, (masked_whiten, get_reward, generation_config, generate)):

@@ -106,9 +106,10 @@ class PPOSettings:
     """Stage ppo: TRL's PPOTrainer with the paper's three factors (trl_bridge.py adds what TRL lacks)."""
 
     actor_learning_rate: float
-    """Policy learning rate. PAPER: App. A.2 (1e-5)."""
+    """Policy learning rate. PAPER: App. A.2 (1e-5). 0 freezes the policy (the KL sanity check of
+    benchmarks/paper_path.py: with nothing trained, the KL to a frozen reference must stay at 0)."""
     critic_learning_rate: float
-    """Value-model learning rate (own parameter group). PAPER: App. A.2 (5e-6)."""
+    """Value-model learning rate (own parameter group). PAPER: App. A.2 (5e-6). 0 freezes the critic."""
     rollout_batch_size: int
     """Global rollouts per PPO update, over all processes. PAPER: App. A.2 (512); Sec. 5 baseline 64."""
     num_mini_batches: int
@@ -160,10 +161,12 @@ class PPOSettings:
     """Seed of rollouts and data order."""
 
     def problems(self):
-        positive = ("actor_learning_rate", "critic_learning_rate", "prompt_epochs", "temperature")
-        for name in positive:
+        for name in ("prompt_epochs", "temperature"):
             if getattr(self, name) <= 0:
                 yield name, "must be > 0"
+        for name in ("actor_learning_rate", "critic_learning_rate"):
+            if getattr(self, name) < 0:
+                yield name, "must be >= 0"
         for name in ("rollout_batch_size", "num_mini_batches", "per_device_batch_size", "ppo_epochs",
                      "response_length", "save_every"):
             if getattr(self, name) < 1:

@@ -131,10 +131,12 @@ def supervised_sizes(trainer) -> dict:
 
 
 def write_run_records(args, params, exp, trainer, rows: list[dict], metrics: dict, start: float,
-                      derived: dict | None = None, model=None, attempts: list[float] | None = None) -> None:
+                      derived: dict | None = None, model=None, attempts: list[float] | None = None,
+                      extra: dict | None = None) -> None:
     """Metrics, step log and provenance (resolved settings, the TRL config dict, derived sizes, seed, the
     training precision and ZeRO stage, and whether all processes hold the same weights). Every process must
-    call it (it gathers). ``attempts``: the wall time of each process of a run that was resumed (PPO)."""
+    call it (it gathers). ``attempts``: the wall time of each process of a run that was resumed (PPO);
+    ``extra``: more provenance (e.g. PPO's per-update timings)."""
     in_sync = ranks_in_sync(trainer, model if model is not None else trainer.model)
     if not trainer.accelerator.is_main_process:
         return
@@ -147,4 +149,5 @@ def write_run_records(args, params, exp, trainer, rows: list[dict], metrics: dic
                   derived=derived or supervised_sizes(trainer), trl_config=to_plain(trainer.args.to_dict()))
     if attempts is not None:
         record["attempt_wall_times_s"] = attempts
+    record.update(extra or {})
     write_json(args.run_info, record)

@@ -92,7 +92,8 @@ def train(args, params, exp, world: int, stack: ExitStack) -> None:
     # the last one: selecting on the evaluation set's metric needs the evaluation stages.
     save_checkpoint(trainer, tokenizer, args.out, part="policy")
     write_run_records(args, params, exp, trainer, rows, ppo_metrics(s, rows, len(prompts), done), start,
-                      derived_sizes(trainer), attempts=resume.note_wall_time())
+                      derived_sizes(trainer), attempts=resume.note_wall_time(),
+                      extra={"update_timings": trainer.update_timings})
     resume.discard()
     trainer.accelerator.print(f"ppo: {len(rows)} updates over {len(prompts)} prompts, score "
                               f"{rows[0]['objective/scores']:.3f} -> {rows[-1]['objective/scores']:.3f}"
