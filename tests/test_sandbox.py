@@ -229,17 +229,27 @@ def test_network_namespace_isolates_even_without_the_audit_hook():
 
 
 def leftover_sandbox_processes() -> list[int]:
-    """Pids of live processes that run under a sandbox uid."""
+    """Pids of live processes that run under a sandbox uid, other than the workers' reapers (a reaper is a
+    sandbox-uid child of a worker that lives as long as the worker: evaluation/sandbox_os.py, Reaper)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 uid = os.stat(f"/proc/{entry}").st_uid
-            except FileNotFoundError:
+                parent = _field(entry, "PPid")
+                parent_cmd = open(f"/proc/{parent}/cmdline", "rb").read()
+            except (FileNotFoundError, ProcessLookupError):
                 continue
-            if sandbox_worker.UID_BASE <= uid < sandbox_worker.UID_BASE + 1000:
+            if sandbox_worker.UID_BASE <= uid < sandbox_worker.UID_BASE + 1000 and b"sandbox_worker.py" not in parent_cmd:
                 found.append(int(entry))
     return found
+
+
+def _field(pid: str, name: str) -> str:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(name + ":"):
+            return line.split()[1]
+    return ""
 
 
 def test_a_slow_harness_thread_does_not_block_other_programs(box):

@@ -5,8 +5,10 @@ two sandboxes share a uid, and a layer that cannot work is reported as off, with
 import json
 import os
 import shutil
+import signal
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,32 @@ def test_a_uid_layer_that_cannot_work_is_reported_off_with_its_reason(tmp_path):
     report = _in_child(worker_report)
     assert report["own_uid"] is False and report["uid"] is None
     assert "simulated: mounts refused" in report["notes"][0] and "own_uid off" in report["notes"][0]
+
+
+@root_only
+def test_the_reaper_kills_every_process_of_its_uid_and_survives_being_killed_itself():
+    uid = sandbox_os.UID_BASE + sandbox_os.UID_COUNT - 2
+    reaper = sandbox_os.Reaper(uid)
+    try:
+        for round_ in range(2):
+            ready_r, ready_w = os.pipe()
+            sleeper = os.fork()
+            if sleeper == 0:
+                os.setgroups([]), os.setgid(uid), os.setuid(uid)
+                os.setsid()  # outside any process group the worker would kill
+                os.write(ready_w, b"1")
+                time.sleep(60)
+                os._exit(0)
+            os.read(ready_r, 1)  # it runs as the uid now
+            os.close(ready_r), os.close(ready_w)
+            if round_ == 1:  # a program of the same uid could kill the reaper: a fresh one takes over
+                first = reaper.pid
+                os.kill(first, signal.SIGKILL)
+            start = time.monotonic()
+            reaper.reap()
+            _, status = os.waitpid(sleeper, 0)
+            assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+            assert time.monotonic() - start < 10  # a reaper that does not answer is replaced after 2 s
+        assert reaper.pid != first
+    finally:
+        reaper.close()

@@ -80,9 +80,10 @@ class Worker:
         if uid is not None and sandbox_os.as_uid(uid, lambda: True) != 0:
             uid, note = None, f"cannot switch to uid {uid}"
         if uid is not None:
-            sandbox_os.kill_all_of(uid)  # whatever a crashed former holder of this uid left running
             readable, how, note = sandbox_os.python_visible_to(uid)
             if readable:
+                self.reaper = sandbox_os.Reaper(uid)
+                self.reaper.reap()  # whatever a crashed former holder of this uid left running
                 return uid, how
         self.notes.append(f"own_uid off: {note}; programs run as the harness user")
         return None, "as the harness user"
@@ -154,7 +155,7 @@ class Worker:
         except (ProcessLookupError, PermissionError):
             pass
         if self.uid is not None:
-            sandbox_os.kill_all_of(self.uid)  # only this worker's programs: no other live worker holds the uid
+            self.reaper.reap()  # only this worker's programs: no other live worker holds the uid
 
 
 def classify(timed_out: bool, wait_status: int) -> str:
