@@ -15,6 +15,8 @@ from dpo_vs_ppo.evaluation import sandbox_checks as checks
 from dpo_vs_ppo.evaluation.code_metrics import harness_of, judge_samples
 from dpo_vs_ppo.evaluation.real_programs import all_problems, judge_all
 from dpo_vs_ppo.evaluation.sandbox import Sandbox
+from dpo_vs_ppo.records import to_plain
+from dpo_vs_ppo.stages import evaluate_code
 
 NOBODY = 65534
 MODULES = ("typing", "collections", "heapq", "bisect", "itertools", "functools", "math", "fractions", "decimal",
@@ -124,3 +126,22 @@ def test_the_apps_preamble_is_apps_import_block():
                  "heappush", "heapify", "Fraction", "gcd", "log2", "accumulate", "permutations", "sqrt"):
         assert name in namespace, name
 
+
+
+def test_the_code_stage_scores_real_programs_and_records_the_isolation_report(tmp_path, repo):
+    """evaluate_code on real problems of both datasets: correct samples pass, wrong ones fail, and run.json
+    keeps the sandbox's isolation report, with which layers are on and the notes on any that is off."""
+    picked = [p for p in all_problems() if p.name in ("two_sum", "huffman_cost", "gcd_needs_its_import")]
+    (tmp_path / "problems.jsonl").write_text("".join(json.dumps(to_plain(p.as_code_problem())) + "\n" for p in picked))
+    samples = [{"prompt_id": p.name, "prompt": "", "responses": [p.correct, p.wrong]} for p in picked]
+    (tmp_path / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
+    (tmp_path / "params.yaml").write_text("profile: tiny\nseeds: [0]\nablation_seeds: [0]\nconfidence_level: 0.95\n")
+    evaluate_code.main(["--params", str(tmp_path / "params.yaml"), "--experiment", str(repo / "experiments/evaluate_code.yaml"),
+                        "--samples", str(tmp_path / "samples.jsonl"), "--problems", str(tmp_path / "problems.jsonl"),
+                        "--outcomes", str(tmp_path / "outcomes.jsonl"), "--metrics", str(tmp_path / "m.json"),
+                        "--run-info", str(tmp_path / "run.json")])
+    outcomes = [json.loads(line) for line in (tmp_path / "outcomes.jsonl").read_text().splitlines()]
+    assert [(o["problem_id"], o["correct"]) for o in outcomes] == [(p.name, 1) for p in picked]
+    isolation = json.loads((tmp_path / "run.json").read_text())["sandbox_isolation"]
+    assert {"own_uid", "uid", "uids", "python_visible", "network_namespace", "notes"} <= set(isolation)
+    assert isolation["own_uid"] == (os.geteuid() == 0) and isolation["audit_hook"] is True
