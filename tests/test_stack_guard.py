@@ -29,7 +29,7 @@ def test_only_trl_bridge_imports_trl():
 
 
 def test_the_trl_names_our_ppo_additions_swap_are_still_there_and_used():
-    # trl_bridge._paper_patches swaps these module globals while PPOTrainer.train() runs; if TRL renames or
+    # training/ppo_patches.paper_patches swaps these module globals while PPOTrainer.train() runs; if TRL renames or
     # inlines one, the swap would silently do nothing. Fail here instead.
     import inspect
 

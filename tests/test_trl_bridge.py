@@ -10,6 +10,7 @@ from dpo_vs_ppo import trl_bridge
 from dpo_vs_ppo.experiment import load_experiment
 from dpo_vs_ppo.models import load_policy, load_scalar_model, load_tokenizer
 from dpo_vs_ppo.training.datasets import ppo_prompt_dataset, preference_dataset, sft_dataset
+from dpo_vs_ppo.training.ppo_patches import paper_patches
 from dpo_vs_ppo.training.runtime import prepare_process
 from dpo_vs_ppo.data.records import SFTExample
 from conftest import REPO
@@ -133,7 +134,7 @@ def test_the_whitening_swap_is_identity_when_off_keeps_reward_whitening_and_is_u
     trainer, _, _ = run_ppo(refs, tmp_path, ppo_settings(prompt_epochs=ONE_UPDATE, whiten_advantages=False))
     assert module.masked_whiten is original  # restored after train()
     values, mask = torch.randn(4, 6), torch.rand(4, 6) > 0.3
-    with trl_bridge._paper_patches(trainer):
+    with paper_patches(trainer, module):
         assert torch.equal(module.masked_whiten(values, mask), values)
         assert torch.equal(module.masked_whiten(values, mask, shift_mean=False),
                            original(values, mask, shift_mean=False))

@@ -32,7 +32,7 @@ that a release could move; tests/golden/ snapshots the resolved configs). What w
    asked for the scores instead. Reward clipping still applies.
 
 Items 2, 4 and 6 swap module globals of ``trl.experimental.ppo.ppo_trainer`` only while ``train()`` runs
-(``_paper_patches``); ``train()`` looks these names up at call time, so we need not copy its 350 lines.
+(``training/ppo_patches.py``); ``train()`` looks these names up at call time, so we need not copy its 350 lines.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ import gc
 import os
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # PPO lives in trl.experimental, which warns on import
@@ -54,6 +53,7 @@ from trl.experimental.ppo import PPOConfig, PPOTrainer  # noqa: E402
 from trl.experimental.ppo import ppo_trainer as ppo_module  # noqa: E402
 
 from .settings.training import DPOSettings, Optimisation, PPOSettings, RewardSettings, SFTSettings  # noqa: E402
+from .training.ppo_patches import mixed_precision_env, paper_patches  # noqa: E402
 from .training.reference_ema import ReferenceEMA  # noqa: E402
 from .training.step_log import quiet_progress  # noqa: E402
 
@@ -198,7 +198,7 @@ class PaperPPOTrainer(PPOTrainer):
 
     def __init__(self, *args, on_update: Callable[[PaperPPOTrainer, dict], None] | None = None,
                  keep_reference_start: bool = False, **kwargs):
-        with _mixed_precision_env(kwargs["args"]):
+        with mixed_precision_env(kwargs["args"]):
             super().__init__(*args, **kwargs)
         a = self.args
         # Addition 1: one optimizer step per minibatch (see module docstring).
@@ -257,7 +257,7 @@ class PaperPPOTrainer(PPOTrainer):
             gc.collect()
             gc.freeze()  # addition 5
         try:
-            with _paper_patches(self):
+            with paper_patches(self, ppo_module):
                 return super().train()
         finally:
             gc.unfreeze()
@@ -283,88 +283,6 @@ class PaperPPOTrainer(PPOTrainer):
         self._clock = (now, self.generate_seconds)
         if self.on_update is not None:
             self.on_update(self, self._row)
-
-
-@contextmanager
-def _mixed_precision_env(args):
-    """TRL's PPOTrainer builds its own Accelerator, which takes its precision from ACCELERATE_MIXED_PRECISION;
-    ``accelerate launch`` with a DeepSpeed config file sets that to "no", so a DeepSpeed "bf16: auto"
-    resolved to fp32 although ``bf16=True`` (issue 15). The config's own choice decides instead."""
-    key, before = "ACCELERATE_MIXED_PRECISION", os.environ.get("ACCELERATE_MIXED_PRECISION")
-    os.environ[key] = "bf16" if args.bf16 else "fp16" if args.fp16 else "no"
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = before
-
-
-def _masked_stats(values: torch.Tensor, mask: torch.Tensor) -> tuple[float, float]:
-    kept = values[mask.bool()]
-    return kept.mean().item(), kept.std().item() if kept.numel() > 1 else 0.0
-
-
-@contextmanager
-def _paper_patches(trainer: PaperPPOTrainer):
-    """Swap four names in TRL's PPO module for the duration of train() (additions 2, 4 and 6)."""
-    names = ("masked_whiten", "get_reward", "GenerationConfig", "generate")
-    originals = {name: getattr(ppo_module, name) for name in names}
-    original_whiten, original_reward = originals["masked_whiten"], originals["get_reward"]
-    args = trainer.args
-
-    def masked_whiten(values, mask, shift_mean=True):
-        if not shift_mean:  # TRL's reward whitening: not ours to change
-            return original_whiten(values, mask, shift_mean=False)
-        out = original_whiten(values, mask) if args.whiten_advantages else values
-        before, after = _masked_stats(values, mask), _masked_stats(out, mask)
-        tokens = int(mask.sum().item())  # response tokens up to EOS on this process
-        trainer.advantage_stats.update({"adv/mean_raw": before[0], "adv/std_raw": before[1],
-                                        "adv/mean_used": after[0], "adv/std_used": after[1],
-                                        "response/tokens": tokens, "response/mean_length": tokens / len(values)})
-        return out
-
-    def get_reward(model, query_responses, pad_token_id, context_length):
-        if model is trainer.reward_model and hasattr(model, "score_query_responses"):  # addition 6
-            scores = model.score_query_responses(query_responses, context_length)
-            trainer.advantage_stats.update(model.stats)
-            return None, scores, None  # TRL reads only the scores of the reward model's answer
-        logits, scores, lengths = original_reward(model, query_responses, pad_token_id, context_length)
-        if model is trainer.reward_model and args.reward_clip > 0:
-            trainer.advantage_stats["reward/clipped_fraction"] = (scores.abs() > args.reward_clip).float().mean().item()
-            scores = scores.clamp(-args.reward_clip, args.reward_clip)
-        return logits, scores, lengths
-
-    def generation_config(**kwargs):
-        return originals["GenerationConfig"](**{**kwargs, "top_k": args.top_k})
-
-    # DEVIATION: under top-k, ReaLHF masks the training logits to the same top-k; we keep the full
-    # distribution for all three log-probs (the mass outside the top 200 tokens is what differs).
-    def generate(lm_backbone, queries, pad_token_id, generation_config):
-        # TRL takes rollout log-probs from generate()'s *processed* scores; with top-k those are the
-        # truncated distribution while the reference and training forwards use the full one, which biases
-        # the KL (measured: 4.5 nats at update 1, where policy == reference) and the PPO ratio. We return the
-        # raw logits / T, so all three log-probs are of the same full, tempered distribution; sampling
-        # still uses top-k.
-        started, context_length = time.perf_counter(), queries.shape[1]
-        attention_mask = queries != pad_token_id
-        output = lm_backbone.generate(input_ids=torch.masked_fill(queries, ~attention_mask, 0),
-                                      attention_mask=attention_mask, generation_config=generation_config,
-                                      return_dict_in_generate=True, output_logits=True)
-        logits = torch.stack(output.logits, 1) / (args.temperature + 1e-7)
-        if logits.is_cuda:
-            torch.cuda.synchronize()  # kernels run asynchronously: time the work, not its launch
-        trainer.generate_seconds += time.perf_counter() - started
-        return torch.cat((queries, output.sequences[:, context_length:]), dim=1), logits
-
-    for name, patched in zip(names, (masked_whiten, get_reward, generation_config, generate)):
-        setattr(ppo_module, name, patched)
-    try:
-        yield
-    finally:
-        for name, original in originals.items():
-            setattr(ppo_module, name, original)
 
 
 def ppo_trainer(s: PPOSettings, policy, ref_policy, reward_model, value_model, tokenizer, prompts, output_dir,
