@@ -229,18 +229,20 @@ def test_network_namespace_isolates_even_without_the_audit_hook():
 
 
 def leftover_sandbox_processes() -> list[int]:
-    """Pids of live processes that run under a sandbox uid, other than the workers' reapers (a reaper is a
-    sandbox-uid child of a worker that lives as long as the worker: evaluation/sandbox_os.py, Reaper)."""
+    """Pids of running processes under a sandbox uid, other than the workers' reapers (a reaper is a
+    sandbox-uid child of a worker that lives as long as the worker: evaluation/sandbox_os.py, Reaper).
+    Zombies run nothing: a killed worker's reaper stays one where PID 1 does not reap orphans."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 uid = os.stat(f"/proc/{entry}").st_uid
-                parent = _field(entry, "PPid")
+                state, parent = _field(entry, "State"), _field(entry, "PPid")
                 parent_cmd = open(f"/proc/{parent}/cmdline", "rb").read()
             except (FileNotFoundError, ProcessLookupError):
                 continue
-            if sandbox_worker.UID_BASE <= uid < sandbox_worker.UID_BASE + 1000 and b"sandbox_worker.py" not in parent_cmd:
+            if (sandbox_worker.UID_BASE <= uid < sandbox_worker.UID_BASE + 1000 and state != "Z"
+                    and b"sandbox_worker.py" not in parent_cmd):
                 found.append(int(entry))
     return found
 

@@ -87,8 +87,9 @@ def as_uid(uid: int, action) -> int:
 class Reaper:
     """A small process running as ``uid`` that SIGKILLs every other process of the uid on request: as that
     uid, kill(-1) reaches every process of the uid but the caller (kill(2)). It lives as long as the
-    worker, forked before the worker preloads numpy: forking the preloaded worker for every reap cost
-    about 1 ms more per test. A program of the same uid that kills or stops it gets a fresh one."""
+    worker (it exits when the worker's end of its request pipe closes), forked before the worker preloads
+    numpy: forking the preloaded worker for every reap cost about 1 ms more per test. A program of the
+    same uid that kills or stops it gets a fresh one."""
 
     def __init__(self, uid: int):
         self.uid = uid
@@ -100,7 +101,12 @@ class Reaper:
         pid = os.fork()
         if pid == 0:
             try:
-                os.close(request_w), os.close(reply_r)
+                for fd in map(int, os.listdir("/proc/self/fd")):  # not the harness's pipes, nor the uid's lock
+                    if fd not in (request_r, reply_w):
+                        try:
+                            os.close(fd)
+                        except OSError:
+                            pass
                 os.setgroups([]), os.setgid(self.uid), os.setuid(self.uid)
                 while os.read(request_r, 1):
                     try:
