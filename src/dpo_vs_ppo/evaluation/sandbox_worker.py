@@ -55,6 +55,8 @@ outputs_match = sandbox_checks.outputs_match  # data/code_task.py checks its gen
 #: APPS' import block (every APPS program starts with it) plus modules solutions commonly import.
 PRELOAD = ("bisect", "decimal", "datetime", "re", "string", "threading", "statistics", "operator", "copy",
            "array", "queue", "json", "functools", "itertools", "numpy.random")
+
+
 class Worker:
     """One fork server: its temp area, the uid its children get, and the isolation it achieved."""
 
