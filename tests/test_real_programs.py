@@ -66,7 +66,8 @@ def test_every_correct_program_passes_and_every_wrong_one_fails_as_an_ordinary_u
               "sys.exit(77) if why else None\n"
               f"os.setgroups([]); os.setgid({NOBODY}); os.setuid({NOBODY})\n"
               "os.execv(sys.executable, [sys.executable, '-m', 'dpo_vs_ppo.evaluation.real_programs'])\n")
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/tmp", "HF_HUB_OFFLINE": "1"}
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/tmp", "HF_HUB_OFFLINE": "1",
+           **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}}  # the same package as this test's
     proc = subprocess.run([sys.executable, "-c", launch], capture_output=True, text=True, env=env, cwd="/tmp",
                           timeout=120)
     if proc.returncode == 77:

@@ -34,10 +34,10 @@ STATUSES = ("passed", "wrong_answer", "runtime_error", "timeout", "memory", "out
 class SandboxLimits:
     """Per-test limits of a sandboxed program. Time follows APPS' harness (hendrycks/apps
     eval/testing_util.py: ``timeout = 4``, a wall-clock ``signal.alarm`` per test), which has no separate
-    CPU limit: the CPU limit equals the wall clock, so a single-threaded program gets APPS' 4 s either way.
-    DEVIATION: CodeContests gives each problem its own time limit (its ``time_limit`` field); the records
-    do not keep it, so its programs get the same 4 s."""
+    CPU limit: the CPU limit equals the wall clock, so a single-threaded program gets APPS' 4 s either way."""
 
+    # DEVIATION: CodeContests gives each problem its own time limit (its ``time_limit`` field); the records
+    # do not keep it, so its programs get APPS' 4 s too.
     cpu_seconds: int = 4
     """CPU time per test (RLIMIT_CPU, whole seconds; all threads together)."""
     wall_seconds: float = 4.0

@@ -56,9 +56,9 @@ def contests_outputs_match(expected: str, got: str) -> bool:
 
 
 def json_outputs_match(expected: str, got: str) -> bool:
-    """APPS' call-based rule on the JSON of the returned value (JSON makes tuples lists, as APPS does).
-    DEVIATION: APPS also accepts the first element of a longer expected list; we only unwrap a
-    one-element list (a longer one is a real list-valued answer, whose first element is not it)."""
+    """APPS' call-based rule on the JSON of the returned value (JSON makes tuples lists, as APPS does)."""
+    # DEVIATION: APPS also accepts the first element of a longer expected list; we only unwrap a
+    # one-element list (a longer one is a real list-valued answer, whose first element is not it).
     try:
         want, have = json.loads(expected), json.loads(got)
     except ValueError:
