@@ -74,7 +74,8 @@ def tokenizer_for(models_dir: str, padding_side: str = "right"):
 
 def prepared_model(trainer):
     """The model as the trainer's accelerator prepared it: the DeepSpeed engine, or the (wrapped) module."""
-    return getattr(trainer, "deepspeed", None) or trainer.model
+    engine = getattr(trainer, "deepspeed", None)
+    return trainer.model if engine is None else engine
 
 
 def save_checkpoint(trainer, tokenizer, out: str, part: str = "") -> None:
