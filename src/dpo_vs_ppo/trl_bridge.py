@@ -193,9 +193,6 @@ class PaperPPOTrainer(PPOTrainer):
     """TRL's PPOTrainer with the additions of the module docstring; ``on_update(trainer, row)`` is
     called after each update with that update's logged metrics (the stage writes logs and checkpoints)."""
 
-    #: Addition 5 on or off (the benchmark turns it off to attribute the speed-up).
-    freeze_gc = True
-
     def __init__(self, *args, on_update: Callable[[PaperPPOTrainer, dict], None] | None = None,
                  keep_reference_start: bool = False, **kwargs):
         with mixed_precision_env(kwargs["args"]):
@@ -253,9 +250,8 @@ class PaperPPOTrainer(PPOTrainer):
             self.args.num_total_batches = remaining_updates
         self._steps_at_update_start = self.optimizer_steps  # a resumed engine has counted the earlier steps
         self._clock = (time.perf_counter(), self.generate_seconds)
-        if self.freeze_gc:
-            gc.collect()
-            gc.freeze()  # addition 5
+        gc.collect()
+        gc.freeze()  # addition 5
         try:
             with paper_patches(self, ppo_module):
                 return super().train()

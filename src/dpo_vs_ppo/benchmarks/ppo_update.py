@@ -1,24 +1,28 @@
-"""Benchmark: time per PPO update of one tiny config, through bare TRL and through our stage's trainer.
+"""Benchmark: time per PPO update of one tiny config, through stock TRL and through our stage's trainer.
 
-    python -m dpo_vs_ppo.benchmarks.ppo_update [--updates 30] [--profile tiny]
+    python -m dpo_vs_ppo.benchmarks.ppo_update [--updates 30] [--rounds 2] [--profile tiny]
 
 Builds the dialogue family's tiny models (experiments/models.yaml) from a templated corpus in a
 temporary folder, then runs the PPO settings of experiments/ppo_dialogue.yaml for ``--updates``
-updates in three arms, each in a fresh process so that no arm inherits another's heap:
+updates in three arms, each in a fresh process so that no arm inherits another's heap, interleaved
+(A B C A B C ...) for ``--rounds`` rounds so that a noisy neighbour on a shared machine hits every arm:
 
-* ``bare``: TRL's PPOTrainer as shipped, given the same fields (it ignores ours: one optimizer step per
+* ``stock``: TRL's PPOTrainer as shipped, given the same fields (it ignores ours: one optimizer step per
   PPO epoch instead of per minibatch, no top-k, no reward clip, frozen reference);
-* ``ours-no-gc-freeze``: our trainer (trl_bridge.PaperPPOTrainer) with the gc.freeze() speed-up off;
-* ``ours``: our trainer as the stage runs it.
+* ``stock+gc.freeze``: the same, with ``gc.collect(); gc.freeze()`` before ``train()``: the one speed
+  change of ours, alone, so the table says where a speed-up comes from;
+* ``ours``: our trainer (trl_bridge.PaperPPOTrainer) as the stage runs it, with the paper's additions.
 
 Per-update wall time is taken between successive ``on_step_end`` callbacks; the first two updates
-(warm-up) are dropped. Prints the median and mean per arm and the ratio bare / ours.
+(warm-up) are dropped. Prints per arm the median and mean over every round's updates and the optimizer
+steps each update took (a different count is different work, not a different speed).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import statistics
 import subprocess
@@ -64,6 +68,7 @@ def run_arm(arm: str, refs: dict, profile: str, updates: int) -> list[float]:
     s = dataclasses.replace(s, prompt_epochs=updates * s.rollout_batch_size / len(prompts))
     config = trl_bridge.ppo_config(s, tempfile.mkdtemp(), 1, len(prompts))
     stamps: list[float] = []
+    steps = [0]
 
     class Clock(TrainerCallback):
         def on_step_end(self, *args, **kwargs):
@@ -72,19 +77,28 @@ def run_arm(arm: str, refs: dict, profile: str, updates: int) -> list[float]:
     models = dict(model=load_policy(refs["policy"]), ref_model=load_policy(refs["policy"]),
                   reward_model=load_scalar_model(refs["reward"]), value_model=load_scalar_model(refs["reward"]),
                   processing_class=tokenizer, train_dataset=prompts, eval_dataset=None, callbacks=[Clock()])
-    if arm == "bare":
-        trainer = trl_bridge.StockPPOTrainer(args=trl_bridge.stock_ppo_config(config), **models)
-    else:
+    if arm == "ours":
         trainer = trl_bridge.PaperPPOTrainer(args=config, **models)
-        trainer.freeze_gc = arm == "ours"
+    else:
+        trainer = trl_bridge.StockPPOTrainer(args=trl_bridge.stock_ppo_config(config), **models)
+        trainer.optimizer.optimizer.register_step_post_hook(lambda *_: steps.__setitem__(0, steps[0] + 1))
+        if arm == "stock+gc.freeze":
+            gc.collect()
+            gc.freeze()
     stamps.append(time.perf_counter())
     trainer.train()
-    return [b - a for a, b in zip(stamps, stamps[1:])][2:]
+    updates = len(stamps) - 1
+    per_update = (trainer.optimizer_steps if arm == "ours" else steps[0]) / updates
+    return {"seconds": [b - a for a, b in zip(stamps, stamps[1:])][2:], "optimizer_steps_per_update": per_update}
+
+
+ARMS = ("stock", "stock+gc.freeze", "ours")
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--updates", type=int, default=30, help="PPO updates per arm (the first 2 are not timed)")
+    p.add_argument("--updates", type=int, default=30, help="PPO updates per arm and round (the first 2 are not timed)")
+    p.add_argument("--rounds", type=int, default=2, help="rounds of the interleaved arms (A B C A B C ...)")
     p.add_argument("--profile", default="tiny", choices=("smoke", "tiny"), help="whose model and PPO sizes")
     p.add_argument("--arm", help=argparse.SUPPRESS)  # internal: run one arm and print its times as JSON
     p.add_argument("--refs", help=argparse.SUPPRESS)
@@ -92,20 +106,28 @@ def main(argv: list[str] | None = None) -> None:
     if args.arm:
         print(json.dumps(run_arm(args.arm, json.loads(args.refs), args.profile, args.updates)))
         return
+    times: dict[str, list[float]] = {arm: [] for arm in ARMS}
+    steps: dict[str, set] = {arm: set() for arm in ARMS}
     with tempfile.TemporaryDirectory() as folder:
         refs = build_models(Path(folder), args.profile)
-        times = {}
-        for arm in ("bare", "ours-no-gc-freeze", "ours"):
-            out = subprocess.run([sys.executable, "-m", __spec__.name, "--arm", arm, "--refs", json.dumps(refs),
-                                  "--profile", args.profile, "--updates", str(args.updates)],
-                                 capture_output=True, text=True, check=True).stdout
-            times[arm] = json.loads(out.strip().splitlines()[-1])
-    s_bare, s_ours = statistics.median(times["bare"]), statistics.median(times["ours"])
-    print(f"PPO update time, profile {args.profile}, {args.updates - 2} timed updates per arm (ms)")
-    print(f"{'arm':<20}{'median':>10}{'mean':>10}")
-    for arm, values in times.items():
-        print(f"{arm:<20}{1000 * statistics.median(values):>10.1f}{1000 * statistics.mean(values):>10.1f}")
-    print(f"ratio bare / ours (median): {s_bare / s_ours:.2f}x")
+        for _ in range(args.rounds):
+            for arm in ARMS:
+                out = subprocess.run([sys.executable, "-m", __spec__.name, "--arm", arm, "--refs", json.dumps(refs),
+                                      "--profile", args.profile, "--updates", str(args.updates)],
+                                     capture_output=True, text=True, check=True).stdout
+                result = json.loads(out.strip().splitlines()[-1])
+                times[arm] += result["seconds"]
+                steps[arm].add(result["optimizer_steps_per_update"])
+    print(f"PPO update time, profile {args.profile}, {args.rounds} interleaved rounds x {args.updates - 2} timed "
+          "updates per arm (ms)")
+    print(f"{'arm':<18}{'median':>10}{'mean':>10}{'optimizer steps / update':>27}")
+    for arm in ARMS:
+        counts = "/".join(f"{c:g}" for c in sorted(steps[arm]))
+        print(f"{arm:<18}{1000 * statistics.median(times[arm]):>10.1f}{1000 * statistics.mean(times[arm]):>10.1f}"
+              f"{counts:>27}")
+    ours = statistics.median(times["ours"])
+    for arm in ARMS[:2]:
+        print(f"ratio {arm} / ours (median): {statistics.median(times[arm]) / ours:.2f}x")
 
 
 if __name__ == "__main__":
