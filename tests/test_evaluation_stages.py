@@ -101,6 +101,20 @@ def test_a_cost_scorer_in_the_reward_slot_is_refused(tmp_path, params):
     assert proc.returncode == 2 and "'gold_harm' is a cost scorer, not a reward scorer" in proc.stderr
 
 
+def test_evaluate_policy_reports_a_scorer_without_its_model_before_sampling(tmp_path, params):
+    """The scorers load after every seed is sampled (never beside the policy); their config must not."""
+    refs = build_tiny_models(tmp_path / "models")
+    bad = tmp_path / "eval.yaml"
+    bad.write_text(open("experiments/evaluate_dialogue.yaml").read().replace("scorer: gold_helpfulness",
+                                                                              "scorer: learned_reward"))
+    proc = stage("evaluate_policy", "--params", params, "--generate-experiment", "experiments/generate_dialogue.yaml",
+                 "--experiment", str(bad), "--seed-list", "seeds", "--policy", refs["policy"],
+                 "--prompts", str(write_pairs(tmp_path / "pairs.jsonl")), "--samples-dir", str(tmp_path / "samples"),
+                 *records_args(tmp_path, "eval"))
+    assert proc.returncode == 2 and f"{bad}: reward.model: scorer 'learned_reward' needs a model folder" in proc.stderr
+    assert not (tmp_path / "samples").exists()  # nothing was sampled
+
+
 def test_malformed_samples_are_a_data_error_naming_the_row(tmp_path, params):
     samples = tmp_path / "samples.jsonl"
     samples.write_text('{"prompt_id": "a", "prompt": "p", "responses": ["r"]}\n{"prompt_id": "b", "prompt": "p"}\n')

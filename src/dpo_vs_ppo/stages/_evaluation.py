@@ -24,14 +24,19 @@ def add_samples_arguments(p, baseline_required: bool) -> None:
     p.add_argument("--reward-model", metavar="DIR", help="folder of a learned reward model (scorer learned_reward)")
 
 
-def configured_scorer(file: str, key: str, choice, folder: str | None, batch_size: int = 16):
-    """The scorer an experiment file's ``key`` (a ScorerChoice) names; a model scorer takes the file's hub
-    id, else the folder given on the command line."""
+def scorer_model(file: str, key: str, choice, folder: str | None) -> str:
+    """The model an experiment file's ``key`` (a ScorerChoice) reads: the file's hub id, else the folder
+    given on the command line. A model scorer with neither is a config error, raised before any compute."""
     model = choice.model or folder or ""
     if choice.scorer in MODELS and not model:
         raise ConfigError(file, f"{key}.model", f"scorer {choice.scorer!r} needs a model folder on the command line "
                           "or a hub id here")
-    return make_scorer(choice.scorer, model, batch_size)
+    return model
+
+
+def configured_scorer(file: str, key: str, choice, folder: str | None, batch_size: int = 16):
+    """The scorer an experiment file's ``key`` names (see :func:`scorer_model`)."""
+    return make_scorer(choice.scorer, scorer_model(file, key, choice, folder), batch_size)
 
 
 def load_evaluation(args, stage: str, seed: int | None = None):

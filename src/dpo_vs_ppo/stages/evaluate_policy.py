@@ -21,6 +21,7 @@ from ..models import PolicyCache
 from ..records import provenance, write_json, write_text
 from ..training.runtime import prepare_process
 from ._cli import add_record_arguments, load, main_with_config_errors, parser
+from ._evaluation import scorer_model
 from ._training import with_seed
 from .evaluate_dialogue import dialogue_scorers, score_samples, summary_line
 from .generate import generate_samples
@@ -44,6 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     seeds = getattr(params, args.seed_list)
     checkpoints = {seed: checkpoint_for(Path(args.policy), seed) for seed in seeds}
 
+    # The scorers load only after sampling (never beside the policy); their config is checked now.
+    scorer_model(args.experiment, "reward", evaluate.settings.reward, args.reward_model)
+    if evaluate.settings.cost.scorer:
+        scorer_model(args.experiment, "cost", evaluate.settings.cost, None)
     start = time.perf_counter()
     samples = sample_every_seed(generate, checkpoints, args.prompts, Path(args.samples_dir))
     scorers = dialogue_scorers(args.experiment, evaluate.settings, args.reward_model, None)  # once, not per seed
