@@ -19,19 +19,21 @@ import sys
 import time
 
 import pytest
-import yaml
 
-from conftest import BIN, REPO
+from conftest import BIN
+from dpo_vs_ppo.benchmarks.paper_path import LEARNED_SCORERS, accelerate_config, paper_experiment
 from tiny_models import build_tiny_models, write_pairs
 
 pytestmark = pytest.mark.slow
 PROMPTS = 32  # write_pairs(copies=4): 32 distinct prompts and 32 pairs
 BATCH = 4  # supervised per-device batch, one process, no accumulation
-SMALL = {  # per experiment: the tiny sizes (the paper profile's values, except sizes, stay as they are)
-    "sft_dialogue": {"max_length": 96},
-    "reward_dialogue": {"max_length": 96},
-    "dpo_dialogue": {"max_length": 96},
-    "dpo_iter_dialogue": {"responses_per_prompt": 2, "max_new_tokens": 8, "generation_batch_size": 16},
+SUPERVISED = {"per_device_batch_size": BATCH, "gradient_accumulation_steps": 1, "epochs": 1}
+SMALL = {  # per experiment: its paper-profile settings (bf16 included), with these tiny sizes
+    "sft_dialogue": {"optim": SUPERVISED, "max_length": 96},
+    "reward_dialogue": {"optim": SUPERVISED, "max_length": 96},
+    "dpo_dialogue": {"optim": SUPERVISED, "max_length": 96},
+    "dpo_iter_dialogue": {"dpo": {"optim": SUPERVISED, "max_length": 96}, "responses_per_prompt": 2,
+                          "max_new_tokens": 8, "generation_batch_size": 16},
     "ppo_dialogue": {"rollout_batch_size": 16, "per_device_batch_size": 2, "prompt_epochs": 4.0,
                      "response_length": 8, "save_every": 2},
     "generate_dialogue": {"max_new_tokens": 8, "max_prompts": 8, "batch_size": 8},
@@ -44,35 +46,12 @@ def work(tmp_path_factory):
     build_tiny_models(cwd / "models")
     write_pairs(cwd / "pairs.jsonl", copies=4)
     (cwd / "params.yaml").write_text("profile: paper\nseeds: [0]\nablation_seeds: [0]\nconfidence_level: 0.95\n")
-    for name, changes in SMALL.items():
-        data = yaml.safe_load((REPO / f"experiments/{name}.yaml").read_text())
-        paper = data.pop("profiles")["paper"]  # the paper values, then tiny sizes; hub models are not here
-        settings = _merged(data["settings"], paper)
-        settings.update(changes)
-        for optim in (settings.get("optim"), settings.get("dpo", {}).get("optim")):
-            if optim:
-                optim.update(per_device_batch_size=BATCH, gradient_accumulation_steps=1, epochs=1, bf16=True)
-        if name == "dpo_iter_dialogue":
-            settings["dpo"]["max_length"] = 96
-        data["settings"] = settings
-        (cwd / f"{name}.yaml").write_text(yaml.safe_dump(data))
-    evaluate = yaml.safe_load((REPO / "experiments/evaluate_dialogue.yaml").read_text())
-    evaluate.pop("profiles")  # the paper's scorers are 7B hub models: a learned one stands in
-    evaluate["settings"].update(reward={"scorer": "learned_reward", "model": "out_reward"},
-                                cost={"scorer": "learned_cost", "model": "out_reward"})
-    (cwd / "evaluate_dialogue.yaml").write_text(yaml.safe_dump(evaluate))
-    accelerate = yaml.safe_load((REPO / "experiments/launch/accelerate_zero3_7b.yaml").read_text())
-    accelerate["num_processes"] = 1
-    accelerate["deepspeed_config"]["deepspeed_config_file"] = str(REPO / "experiments/launch/zero3_llama2_7b.json")
-    (cwd / "accelerate.yaml").write_text(yaml.safe_dump(accelerate))
+    for name, changes in SMALL.items():  # hub models and datasets are not here: the tiny ones stand in
+        paper_experiment(cwd, name, name, changes)
+    paper_experiment(cwd, "evaluate_dialogue", "evaluate_dialogue",
+                     {k: {**v, "model": "out_reward"} for k, v in LEARNED_SCORERS.items()})
+    accelerate_config(cwd, 1)
     return cwd
-
-
-def _merged(base: dict, overlay: dict) -> dict:
-    out = dict(base)
-    for key, value in overlay.items():
-        out[key] = _merged(base[key], value) if isinstance(value, dict) else value
-    return out
 
 
 def _env() -> dict:

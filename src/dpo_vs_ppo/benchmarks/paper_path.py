@@ -101,22 +101,20 @@ def prepare(work: Path, args) -> int:
     refs = build_family(family, [x.prompt + x.chosen for x in pairs] + [" no ."], work / "models")
     (work / "models" / "model_refs.json").write_text(json.dumps(refs))
     (work / "params.yaml").write_text("profile: paper\nseeds: [0]\nablation_seeds: [0]\nconfidence_level: 0.95\n")
-    for name, changes in OVERLAYS.items():
-        write_experiment(work, name, changes)
-    accelerate = yaml.safe_load((REPO / "experiments/launch/accelerate_zero3_7b.yaml").read_text())
-    accelerate["num_processes"] = args.gpus
-    accelerate["deepspeed_config"]["deepspeed_config_file"] = str(REPO / "experiments/launch/zero3_llama2_7b.json")
-    (work / "accelerate.yaml").write_text(yaml.safe_dump(accelerate))
+    for name, (source, changes) in OVERLAYS.items():
+        paper_experiment(work, source, name, changes)
+    paper_experiment(work, "evaluate_dialogue", "evaluate_dialogue", LEARNED_SCORERS)
+    accelerate_config(work, args.gpus)
     from safetensors import safe_open
 
     with safe_open(str(work / "models" / "policy" / "model.safetensors"), "pt") as f:
         return sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys())
 
 
-SUPERVISED = {"per_device_batch_size": 8, "gradient_accumulation_steps": 1, "epochs": 1, "bf16": True}
+SUPERVISED = {"per_device_batch_size": 8, "gradient_accumulation_steps": 1, "epochs": 1}  # bf16: the paper value
 PPO = {"rollout_batch_size": 64, "num_mini_batches": 4, "per_device_batch_size": 4, "response_length": 128,
        "prompt_epochs": 1.5, "save_every": 100}  # 128 prompts x 1.5 / 64 = 3 updates; no resume saves
-OVERLAYS = {  # experiment file -> (output name, changes to its paper-profile settings)
+OVERLAYS = {  # file written -> (experiment it resolves at paper, changes to those settings)
     "sft_dialogue": ("sft_dialogue", {"optim": SUPERVISED, "max_length": 256}),
     "reward_dialogue": ("reward_dialogue", {"optim": SUPERVISED, "max_length": 256}),
     "dpo_dialogue": ("dpo_dialogue", {"optim": SUPERVISED, "max_length": 256}),
@@ -128,18 +126,34 @@ OVERLAYS = {  # experiment file -> (output name, changes to its paper-profile se
 }
 
 
-def write_experiment(work: Path, name: str, overlay: tuple[str, dict]) -> None:
-    """``experiments/<source>.yaml`` with its paper overlay applied, then ``changes``, as ``<name>.yaml``."""
-    source, changes = overlay
-    data = yaml.safe_load((REPO / f"experiments/{source}.yaml").read_text())
-    settings = _merged(_merged(data["settings"], data.pop("profiles")["paper"]), changes)
-    (work / f"{name}.yaml").write_text(yaml.safe_dump({**data, "settings": settings}))
-    if name == "generate_dialogue":  # the paper's scorers are 7B hub models: the learned one stands in
-        evaluate = yaml.safe_load((REPO / "experiments/evaluate_dialogue.yaml").read_text())
-        evaluate.pop("profiles")
-        evaluate["settings"].update(reward={"scorer": "learned_reward", "model": "reward"},
-                                    cost={"scorer": "learned_cost", "model": "reward"})
-        (work / "evaluate_dialogue.yaml").write_text(yaml.safe_dump(evaluate))
+#: The paper's evaluation scorers are 7B hub models: the learned reward model (the reward stage's output,
+#: folder ``reward``) stands in for both.
+LEARNED_SCORERS = {"reward": {"scorer": "learned_reward", "model": "reward"},
+                   "cost": {"scorer": "learned_cost", "model": "reward"}}
+
+
+def paper_experiment(work: Path, source: str, name: str, changes: dict) -> Path:
+    """``experiments/<source>.yaml`` as the paper profile resolves it (base and overlays applied), then
+    ``changes`` (sizes cut to a check), written as ``<work>/<name>.yaml`` with nothing left to overlay."""
+    from ..experiment import load_experiment
+    from ..records import to_plain
+
+    exp = load_experiment(REPO / "experiments" / f"{source}.yaml", "paper")
+    data = {"title": exp.title, "paper_ref": exp.paper_ref, "stage": exp.stage,
+            "settings": _merged(to_plain(exp.settings), changes)}
+    path = work / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def accelerate_config(work: Path, processes: int) -> Path:
+    """The 7B accelerate + DeepSpeed ZeRO-3 config of experiments/launch/, cut to ``processes`` processes."""
+    config = yaml.safe_load((REPO / "experiments/launch/accelerate_zero3_7b.yaml").read_text())
+    config["num_processes"] = processes
+    config["deepspeed_config"]["deepspeed_config_file"] = str(REPO / "experiments/launch/zero3_llama2_7b.json")
+    path = work / "accelerate.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
 
 
 def _merged(base: dict, overlay: dict) -> dict:
