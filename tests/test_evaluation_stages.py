@@ -120,7 +120,7 @@ def test_malformed_samples_are_a_data_error_naming_the_row(tmp_path, params):
     samples.write_text('{"prompt_id": "a", "prompt": "p", "responses": ["r"]}\n{"prompt_id": "b", "prompt": "p"}\n')
     proc = stage("evaluate_dialogue", "--params", params, "--experiment", "experiments/evaluate_dialogue.yaml",
                  "--samples", str(samples), "--scores", str(tmp_path / "s.jsonl"), *records_args(tmp_path, "eval"))
-    assert proc.returncode == 3 and "samples.jsonl [samples] row 1: malformed samples row" in proc.stderr
+    assert proc.returncode == 3 and "samples.jsonl [samples] row 2: malformed samples row" in proc.stderr  # line 2
 
 
 def code_problem(pid: str, difficulty: str, tests: tuple[TestCase, ...], public: tuple[TestCase, ...] = ()) -> CodeProblem:

@@ -58,7 +58,7 @@ def read_samples(path: str | Path) -> list[PromptSamples]:
     """Rows of a samples file; a malformed row is a DataError naming the file and line."""
     rows = []
     with open(path, encoding="utf-8") as handle:
-        for i, line in enumerate(handle):
+        for i, line in enumerate(handle, start=1):  # the file's line number, as editors count
             if not line.strip():
                 continue
             try:
