@@ -95,16 +95,23 @@ def fake_cuda(monkeypatch):
     return emptied
 
 
-def test_with_a_gpu_every_inference_loader_asks_for_cuda_bf16_and_eval_mode(fake_cuda):
-    assert models.inference_device() == torch.device("cuda")
+def test_with_a_gpu_every_inference_loader_asks_for_cuda_bf16_and_eval_mode(fake_cuda, monkeypatch):
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    assert models.inference_device() == torch.device("cuda", 0)
     loaded = [load_policy_for_inference("policy"), load_scalar_for_inference("reward"),
               pe.load_oasst_reward_model("oasst")[0], pe.load_safe_rlhf_score_model("beaver")[0]]
     for model in loaded:
         assert model.kwargs["dtype"] == torch.bfloat16, model.ref
-        assert model.placed == torch.device("cuda") and model.evaluating, model.ref
+        assert model.placed == torch.device("cuda", 0) and model.evaluating, model.ref
     assert loaded[1].kwargs["num_labels"] == 1
     models.release_accelerator_memory()
     assert fake_cuda == [True]
+
+
+def test_under_a_multi_process_launch_each_process_samples_on_its_own_gpu(fake_cuda, monkeypatch):
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert models.inference_device() == torch.device("cuda", 3)
+    assert load_policy_for_inference("policy").placed == torch.device("cuda", 3)
 
 
 def test_without_a_gpu_the_training_loaders_are_unchanged_and_nothing_moves(monkeypatch):

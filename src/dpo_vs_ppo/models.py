@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import os
 from pathlib import Path
 
 import torch
@@ -103,8 +104,12 @@ def load_scalar_model(ref: str, dtype: torch.dtype = torch.float32):
 
 def inference_device() -> torch.device:
     """Where generation and scoring run: the GPU when there is one (a real-GPU trial found a 1B policy
-    sampling on the CPU beside an idle GPU), else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    sampling on the CPU beside an idle GPU), else the CPU. Under ``accelerate launch`` it is this process's
+    own GPU (LOCAL_RANK): DPO-Iter samples before its trainer sets the device, when plain "cuda" would put
+    every process's 7B copy on GPU 0."""
+    if not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
 
 
 def inference_dtype(device: torch.device) -> torch.dtype:
