@@ -107,6 +107,7 @@ def assert_whole_checkpoint(folder, scalar: bool = False) -> None:
 def assert_paper_run(run_info: dict) -> None:
     assert run_info["profile"] == "paper" and run_info["precision"] == "bfloat16"
     assert run_info["world_size"] == 1 and run_info["ranks_in_sync"] is True and run_info["zero_stage"] == 3
+    assert run_info["loaded_as_zero3_shards"] is True  # not a whole fp32 copy per process first
 
 
 @pytest.mark.parametrize("stage, experiment, extra, scalar", [

@@ -102,20 +102,26 @@ def dpo_config(s: DPOSettings, output_dir: str) -> DPOConfig:
                      precompute_ref_log_probs=False, sync_ref_model=False, truncation_mode="keep_start")
 
 
-def sft_trainer(s, model, tokenizer, dataset, output_dir, callbacks=()) -> SFTTrainer:
-    return quiet_progress(SFTTrainer(model=model, args=sft_config(s, output_dir), train_dataset=dataset,
+# Each builder takes the config it would build, when the stage built it first: under DeepSpeed ZeRO-3 a
+# trainer config that exists before from_pretrained makes transformers load each model as ZeRO-3 shards
+# (deepspeed.zero.Init, the accelerate config's zero3_init_flag), instead of a whole fp32 copy per process
+# (PPO's four 34B models: ~0.5 TB of host memory in each of 8 processes).
+
+
+def sft_trainer(s, model, tokenizer, dataset, output_dir, callbacks=(), config=None) -> SFTTrainer:
+    return quiet_progress(SFTTrainer(model=model, args=config or sft_config(s, output_dir), train_dataset=dataset,
                                      processing_class=tokenizer, callbacks=list(callbacks)))
 
 
-def reward_trainer(s, model, tokenizer, dataset, output_dir, callbacks=()) -> RewardTrainer:
-    return quiet_progress(RewardTrainer(model=model, args=reward_config(s, output_dir), train_dataset=dataset,
-                                        processing_class=tokenizer, callbacks=list(callbacks)))
+def reward_trainer(s, model, tokenizer, dataset, output_dir, callbacks=(), config=None) -> RewardTrainer:
+    return quiet_progress(RewardTrainer(model=model, args=config or reward_config(s, output_dir),
+                                        train_dataset=dataset, processing_class=tokenizer, callbacks=list(callbacks)))
 
 
-def dpo_trainer(s, model, ref_model, tokenizer, dataset, output_dir, callbacks=()) -> DPOTrainer:
+def dpo_trainer(s, model, ref_model, tokenizer, dataset, output_dir, callbacks=(), config=None) -> DPOTrainer:
     # The reference is passed explicitly: with ref_model=None TRL reloads it from the model's
     # config path, which is wrong for a model changed in memory (../stack.md Sec. 3, pitfall 3).
-    return quiet_progress(DPOTrainer(model=model, ref_model=ref_model, args=dpo_config(s, output_dir),
+    return quiet_progress(DPOTrainer(model=model, ref_model=ref_model, args=config or dpo_config(s, output_dir),
                                      train_dataset=dataset, processing_class=tokenizer, callbacks=list(callbacks)))
 
 
@@ -282,10 +288,10 @@ class PaperPPOTrainer(PPOTrainer):
 
 
 def ppo_trainer(s: PPOSettings, policy, ref_policy, reward_model, value_model, tokenizer, prompts, output_dir,
-                world_size: int, on_update=None, keep_reference_start: bool = False) -> PaperPPOTrainer:
+                world_size: int, on_update=None, keep_reference_start: bool = False, config=None) -> PaperPPOTrainer:
     """The paper's PPO on ``prompts`` (a dataset with only ``input_ids``; tokenizer padding on the left).
     ``keep_reference_start``: keep a copy of the starting reference, to log the EMA's distance from it."""
     return quiet_progress(PaperPPOTrainer(
-        args=ppo_config(s, output_dir, world_size, len(prompts)), processing_class=tokenizer, model=policy,
+        args=config or ppo_config(s, output_dir, world_size, len(prompts)), processing_class=tokenizer, model=policy,
         ref_model=ref_policy, reward_model=reward_model, value_model=value_model, train_dataset=prompts,
         eval_dataset=None, on_update=on_update, keep_reference_start=keep_reference_start))

@@ -95,6 +95,12 @@ def save_checkpoint(trainer, tokenizer, out: str, part: str = "") -> None:
         tokenizer.save_pretrained(out)
 
 
+def loaded_as_shards(*models) -> dict:
+    """Whether every model was loaded as ZeRO-3 shards (the trainer config existed first; trl_bridge), for
+    run.json: a whole copy per process is what runs a paper-scale node out of host memory."""
+    return {"loaded_as_zero3_shards": all(is_zero3(m) for m in models)}
+
+
 def ranks_in_sync(trainer, model) -> bool:
     """Whether every process ends with the same weights (a checksum gathered from each): the proof that a
     multi-process run trained one model, not unsynchronised copies (../stack.md Sec. 1). Under ZeRO-3 there

@@ -14,7 +14,8 @@ from ..training.code_training import solution_pairs
 from ..training.datasets import preference_dataset
 from ..training.step_log import StepLogCallback, last_value
 from ._cli import main_with_config_errors, parser
-from ._training import filtered_pairs, add_training_arguments, load_training, save_checkpoint, tokenizer_for, write_run_records
+from ._training import (add_training_arguments, filtered_pairs, load_training, loaded_as_shards, save_checkpoint,
+                        tokenizer_for, write_run_records)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,21 +36,25 @@ def main(argv: list[str] | None = None) -> None:
             raise DataError(args.train, "incorrect_solutions", None, "no problem has both a correct and an incorrect program")
     else:
         pairs, dropped = filtered_pairs(args, exp.settings.pair_filter)
-    trainer, log = train_dpo(exp.settings, args.init, tokenizer, pairs, args.out)
+    trainer, log, loaded = train_dpo(exp.settings, args.init, tokenizer, pairs, args.out)
     save_checkpoint(trainer, tokenizer, args.out)
     metrics = {**dpo_metrics(trainer, log, pairs), "pair_filter": exp.settings.pair_filter, "pairs_dropped": dropped}
-    write_run_records(args, params, exp, trainer, log.rows, metrics, start)
+    write_run_records(args, params, exp, trainer, log.rows, metrics, start, extra=loaded)
     trainer.accelerator.print(f"dpo: {len(pairs)} pairs, loss {metrics['final_loss']:.4f}, "
                               f"reward margin {metrics['final_reward_margin']:.3f}")
 
 
 def train_dpo(settings, init: str, tokenizer, pairs: list[PreferencePair], out: str):
-    """DPO from the checkpoint ``init`` with a frozen copy of it as reference; returns (trainer, step log)."""
+    """DPO from the checkpoint ``init`` with a frozen copy of it as reference; returns the trainer, the step
+    log, and how the models were loaded (for run.json)."""
     log = StepLogCallback()
-    trainer = trl_bridge.dpo_trainer(settings, load_policy(init), load_policy(init), tokenizer,
-                                     preference_dataset(pairs), out, [log])
+    config = trl_bridge.dpo_config(settings, out)  # before loading: ZeRO-3 then loads shards (trl_bridge)
+    policy, reference = load_policy(init), load_policy(init)
+    loaded = loaded_as_shards(policy, reference)
+    trainer = trl_bridge.dpo_trainer(settings, policy, reference, tokenizer, preference_dataset(pairs), out, [log],
+                                     config)
     trainer.train()
-    return trainer, log
+    return trainer, log, loaded
 
 
 def dpo_metrics(trainer, log: StepLogCallback, pairs: list) -> dict:

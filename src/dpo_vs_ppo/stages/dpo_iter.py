@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         prompts = random.Random(s.seed + args.round).sample(prompts, min(s.prompts_per_round, len(prompts)))
     label = label_with_tests if code else label_samples
     pairs, scores, tokens = label(s, args.policy, args.reward, tokenizer, prompts)
-    trainer, log = train_dpo(s.dpo, args.policy, tokenizer, pairs, args.out)
+    trainer, log, loaded = train_dpo(s.dpo, args.policy, tokenizer, pairs, args.out)
     save_checkpoint(trainer, tokenizer, args.out)
     if trainer.accelerator.is_main_process:
         with open(Path(args.out) / "round_pairs.jsonl", "w", encoding="utf-8") as handle:
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     metrics = {"round": args.round, "prompts": len(prompts), "sampled_tokens": tokens,
                "sample_score_mean": round(sum(scores) / len(scores), 4), "labeller": "tests" if code else "reward_model",
                **dpo_metrics(trainer, log, pairs)}
-    write_run_records(args, params, exp, trainer, log.rows, metrics, start)
+    write_run_records(args, params, exp, trainer, log.rows, metrics, start, extra=loaded)
     trainer.accelerator.print(f"dpo_iter round {args.round}: {len(pairs)} pairs, mean RM score of the samples "
                               f"{metrics['sample_score_mean']}, DPO loss {metrics['final_loss']:.4f}")
 

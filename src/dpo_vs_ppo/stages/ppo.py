@@ -25,7 +25,8 @@ from ..training.reference_ema import full_numel
 from ..training.runtime import world_size
 from ..config import ConfigError
 from ._cli import main_with_config_errors, parser
-from ._training import add_training_arguments, load_training, save_checkpoint, tokenizer_for, write_run_records
+from ._training import (add_training_arguments, load_training, loaded_as_shards, save_checkpoint, tokenizer_for,
+                        write_run_records)
 
 #: Above this size the EMA reference's distance from the SFT model is not logged (it needs a second fp32 copy).
 DISTANCE_MAX_PARAMETERS = 50_000_000
@@ -61,6 +62,7 @@ def train(args, params, exp, world: int, stack: ExitStack) -> None:
         raise ConfigError(args.experiment, "settings.rollout_batch_size", f"{s.rollout_batch_size} is more than the "
                           f"{len(prompts)} distinct prompts of {args.prompts}")
     tokenizer = tokenizer_for(args.models, padding_side="left")
+    config = trl_bridge.ppo_config(s, args.out, world, len(prompts))  # before loading: ZeRO-3 loads shards
     policy, ref = load_policy(args.policy), load_policy(args.policy)
     dataset = ppo_prompt_dataset(prompts, tokenizer, policy.config.max_position_embeddings - s.response_length)
     if problems:  # the sandbox lives as long as the training
@@ -79,8 +81,10 @@ def train(args, params, exp, world: int, stack: ExitStack) -> None:
             resume.save(row["update"], rows)
 
     value_init = args.value_init or args.reward
-    trainer = trl_bridge.ppo_trainer(s, policy, ref, reward, load_scalar_model(value_init),
-                                     tokenizer, dataset, args.out, world, on_update, keep_reference_start=log_distance)
+    value = load_scalar_model(value_init)
+    loaded = loaded_as_shards(policy, ref, value, *([] if problems else [reward]))
+    trainer = trl_bridge.ppo_trainer(s, policy, ref, reward, value, tokenizer, dataset, args.out, world, on_update,
+                                     keep_reference_start=log_distance, config=config)
     trainer.total_updates = total = trainer.args.num_total_batches
     inputs = [args.policy, value_init, args.prompts, args.models] + ([] if problems else [args.reward])
     resume = ResumeState(trainer, args.resume_dir, fingerprint({"settings": to_plain(s), "world": world}, inputs), start)
@@ -93,7 +97,7 @@ def train(args, params, exp, world: int, stack: ExitStack) -> None:
     save_checkpoint(trainer, tokenizer, args.out, part="policy")
     write_run_records(args, params, exp, trainer, rows, ppo_metrics(s, rows, len(prompts), done), start,
                       derived_sizes(trainer), attempts=resume.note_wall_time(),
-                      extra={"update_timings": trainer.update_timings})
+                      extra={**loaded, "update_timings": trainer.update_timings})
     resume.discard()
     trainer.accelerator.print(f"ppo: {len(rows)} updates over {len(prompts)} prompts, score "
                               f"{rows[0]['objective/scores']:.3f} -> {rows[-1]['objective/scores']:.3f}"

@@ -15,8 +15,8 @@ from ..training.datasets import preference_dataset
 from ..training.sampling import score_responses
 from ..training.step_log import StepLogCallback, last_value
 from ._cli import main_with_config_errors, parser
-from ._training import (filtered_pairs, add_training_arguments, load_training, model_refs, save_checkpoint, tokenizer_for,
-                        write_run_records)
+from ._training import (add_training_arguments, filtered_pairs, load_training, loaded_as_shards, model_refs,
+                        save_checkpoint, tokenizer_for, write_run_records)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,10 +30,12 @@ def main(argv: list[str] | None = None) -> None:
 
     start = time.perf_counter()
     tokenizer = tokenizer_for(args.models)
+    config = trl_bridge.reward_config(s, args.out)  # before loading: ZeRO-3 then loads shards (trl_bridge)
     model = load_scalar_model(model_refs(args.models)["reward"])
+    loaded = loaded_as_shards(model)
     pairs, dropped = filtered_pairs(args, s.pair_filter)
     log = StepLogCallback()
-    trainer = trl_bridge.reward_trainer(s, model, tokenizer, preference_dataset(pairs), args.out, [log])
+    trainer = trl_bridge.reward_trainer(s, model, tokenizer, preference_dataset(pairs), args.out, [log], config)
     trainer.train()
     save_checkpoint(trainer, tokenizer, args.out)
     test = read_records(args.test, PreferencePair)
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     metrics = {"pairs": len(pairs), "optimizer_steps": trainer.state.global_step,
                "final_loss": last_value(log.rows, "loss"),
                "pair_filter": s.pair_filter, "pairs_dropped": dropped, "test_pairs": len(test), "test_accuracy": round(accuracy, 4)}
-    write_run_records(args, params, exp, trainer, log.rows, metrics, start)
+    write_run_records(args, params, exp, trainer, log.rows, metrics, start, extra=loaded)
     trainer.accelerator.print(f"reward: {len(pairs)} pairs, loss {metrics['final_loss']:.4f}, "
                               f"held-out accuracy {accuracy:.3f}")
 

@@ -15,8 +15,8 @@ from ..training.code_training import code_sft_examples
 from ..training.datasets import sft_dataset
 from ..training.step_log import StepLogCallback, last_value
 from ._cli import main_with_config_errors, parser
-from ._training import (add_training_arguments, load_training, model_refs, save_checkpoint, tokenizer_for,
-                        write_run_records)
+from ._training import (add_training_arguments, load_training, loaded_as_shards, model_refs, save_checkpoint,
+                        tokenizer_for, write_run_records)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,15 +35,17 @@ def main(argv: list[str] | None = None) -> None:
 
     start = time.perf_counter()
     tokenizer = tokenizer_for(args.models)
+    config = trl_bridge.sft_config(s, args.out)  # before loading: ZeRO-3 then loads shards (trl_bridge)
     model = load_policy(args.init or model_refs(args.models)["policy"])
+    loaded = loaded_as_shards(model)
     examples = [example for path in args.train for example in training_examples(args, path)]
     log = StepLogCallback()
-    trainer = trl_bridge.sft_trainer(s, model, tokenizer, sft_dataset(examples), args.out, [log])
+    trainer = trl_bridge.sft_trainer(s, model, tokenizer, sft_dataset(examples), args.out, [log], config)
     trainer.train()
     save_checkpoint(trainer, tokenizer, args.out)
     metrics = {"examples": len(examples), "optimizer_steps": trainer.state.global_step,
                "final_loss": last_value(log.rows, "loss"), "first_loss": log.rows[0].get("loss") if log.rows else None}
-    write_run_records(args, params, exp, trainer, log.rows, metrics, start)
+    write_run_records(args, params, exp, trainer, log.rows, metrics, start, extra=loaded)
     trainer.accelerator.print(f"sft: {len(examples)} examples, {trainer.state.global_step} steps, "
                               f"loss {metrics['first_loss']:.4f} -> {metrics['final_loss']:.4f}")
 
