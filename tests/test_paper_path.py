@@ -22,6 +22,7 @@ import pytest
 
 from conftest import BIN
 from dpo_vs_ppo.benchmarks.paper_path import LEARNED_SCORERS, accelerate_config, paper_experiment
+from dpo_vs_ppo.records import to_plain
 from tiny_models import build_tiny_models, write_pairs
 
 pytestmark = pytest.mark.slow
@@ -37,6 +38,7 @@ SMALL = {  # per experiment: its paper-profile settings (bf16 included), with th
     "ppo_dialogue": {"rollout_batch_size": 16, "per_device_batch_size": 2, "prompt_epochs": 4.0,
                      "response_length": 8, "save_every": 2},
     "generate_dialogue": {"max_new_tokens": 8, "max_prompts": 8, "batch_size": 8},
+    "ppo_code": {"rollout_batch_size": 8, "per_device_batch_size": 2, "prompt_epochs": 1.0, "response_length": 8},
 }
 
 
@@ -161,6 +163,22 @@ def test_ppo_with_all_three_factors_survives_a_kill_and_resumes_under_zero3(work
     assert len(attempts) == 2 and min(attempts) > 0 and run_info["wall_time_s"] == pytest.approx(sum(attempts))
     assert_whole_checkpoint(work / "out_ppo")
     assert not (work / "resume").exists()
+
+
+def test_code_ppo_rewarded_by_the_sandbox_runs_under_zero3(work):
+    """The code task's reward is a function, not a model: DeepSpeed must not wrap it (it did, and failed)."""
+    from test_code_training import problem
+
+    (work / "problems.jsonl").write_text("".join(json.dumps(to_plain(problem(f"p{i}", f"double {i}"))) + "\n"
+                                                 for i in range(16)))
+    run(work, stage_command("ppo", "ppo_code", "out_ppo_code", ["--prompts", "problems.jsonl", "--policy", "models/policy",
+                                                               "--reward", "tests", "--value-init", "models/policy",
+                                                               "--resume-dir", "resume_code"]))
+    metrics, run_info, rows = records(work, "out_ppo_code")
+    assert_paper_run(run_info)
+    assert metrics["updates"] == 2 and {int(r["optimizer_steps"]) for r in rows} == {4}  # 16 problems / 8 per update
+    assert all(0 <= float(r["reward/pass_rate"]) <= 1 for r in rows)
+    assert_whole_checkpoint(work / "out_ppo_code")
 
 
 def test_generate_and_evaluate_run_on_the_paper_path_outputs(work):

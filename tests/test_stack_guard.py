@@ -44,5 +44,8 @@ def test_the_trl_names_our_ppo_additions_swap_are_still_there_and_used():
                  "stats_shape = (args.num_ppo_epochs, args.num_mini_batches, args.gradient_accumulation_steps)"):
         assert call in train, call
     assert "generate(" in inspect.getsource(ppo_trainer.batch_generation)
-    for name in ("masked_whiten", "get_reward", "GenerationConfig", "generate"):
+    for name in ("masked_whiten", "get_reward", "GenerationConfig", "generate", "prepare_deepspeed"):
         assert callable(getattr(ppo_trainer, name)), name
+    # construction_patches swaps prepare_deepspeed while __init__ runs: it must be where the reward model goes
+    assert "self.reward_model = prepare_deepspeed(self.reward_model, accelerator)" in inspect.getsource(
+        ppo_trainer.PPOTrainer.__init__)

@@ -53,7 +53,7 @@ from trl.experimental.ppo import PPOConfig, PPOTrainer  # noqa: E402
 from trl.experimental.ppo import ppo_trainer as ppo_module  # noqa: E402
 
 from .settings.training import DPOSettings, Optimisation, PPOSettings, RewardSettings, SFTSettings  # noqa: E402
-from .training.ppo_patches import mixed_precision_env, paper_patches  # noqa: E402
+from .training.ppo_patches import construction_patches, paper_patches  # noqa: E402
 from .training.reference_ema import ReferenceEMA  # noqa: E402
 from .training.step_log import quiet_progress  # noqa: E402
 
@@ -201,7 +201,7 @@ class PaperPPOTrainer(PPOTrainer):
 
     def __init__(self, *args, on_update: Callable[[PaperPPOTrainer, dict], None] | None = None,
                  keep_reference_start: bool = False, **kwargs):
-        with mixed_precision_env(kwargs["args"]):
+        with construction_patches(kwargs["args"], ppo_module):
             super().__init__(*args, **kwargs)
         a = self.args
         # Addition 1: one optimizer step per minibatch (see module docstring).

@@ -1,5 +1,5 @@
 """The patches of TRL's PPO module that trl_bridge.PaperPPOTrainer applies while ``train()`` runs
-(additions 2, 4 and 6 of trl_bridge's docstring), and the precision fix of its construction.
+(additions 2, 4 and 6 of trl_bridge's docstring), and two corrections of its construction.
 
 This module does not import ``trl``: trl_bridge (the one door to TRL) hands it TRL's PPO module. Each
 patch swaps a module global that TRL's ``train()`` looks up at call time, so TRL's 350-line loop is not
@@ -16,15 +16,25 @@ import torch
 
 
 @contextmanager
-def mixed_precision_env(args):
-    """TRL's PPOTrainer builds its own Accelerator, which takes its precision from ACCELERATE_MIXED_PRECISION;
-    ``accelerate launch`` with a DeepSpeed config file sets that to "no", so a DeepSpeed "bf16: auto"
-    resolved to fp32 although ``bf16=True`` (issue 15). The config's own choice decides instead."""
+def construction_patches(args, ppo_module):
+    """While TRL's PPOTrainer is built (``__init__``), two corrections:
+
+    * its own Accelerator takes its precision from ACCELERATE_MIXED_PRECISION, which ``accelerate launch``
+      with a DeepSpeed config file sets to "no", so a DeepSpeed "bf16: auto" resolved to fp32 although
+      ``bf16=True`` (issue 15): the config's own choice decides instead;
+    * under DeepSpeed, TRL wraps the reward model in an inference engine (``prepare_deepspeed``); the code
+      task's reward is a function (addition 6: it runs programs, it has no weights nor a model config), so
+      it is left as it is.
+    """
     key, before = "ACCELERATE_MIXED_PRECISION", os.environ.get("ACCELERATE_MIXED_PRECISION")
     os.environ[key] = "bf16" if args.bf16 else "fp16" if args.fp16 else "no"
+    original = ppo_module.prepare_deepspeed
+    ppo_module.prepare_deepspeed = lambda model, accelerator: (
+        model if hasattr(model, "score_query_responses") else original(model, accelerator))
     try:
         yield
     finally:
+        ppo_module.prepare_deepspeed = original
         if before is None:
             os.environ.pop(key, None)
         else:
