@@ -119,6 +119,8 @@ def test_code_contests_checker_is_token_wise_with_a_float_tolerance():
     assert not checks.contests_outputs_match("3.141593\n", "3.140000\n")
     assert not checks.contests_outputs_match("1 2 3\n", "1 2\n")
     assert not checks.contests_outputs_match("100\n", "101\n")
+    assert checks.contests_outputs_match("YES\n", "yes\n")  # the tester lowercases every token
+    assert not checks.contests_outputs_match("1000000.5\n", "1000000.50002\n")  # 1e-5 absolute, not relative
 
 
 def test_call_based_results_compare_as_apps_does():
