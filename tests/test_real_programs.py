@@ -135,8 +135,9 @@ def test_the_apps_preamble_is_apps_import_block():
     namespace: dict = {}
     exec(checks.APPS_PREAMBLE, namespace)  # noqa: S102 - our own constant
     for name in ("List", "Tuple", "Counter", "deque", "defaultdict", "ChainMap", "OrderedDict", "lru_cache", "np",
-                 "heappush", "heapify", "Fraction", "gcd", "log2", "accumulate", "permutations", "sqrt"):
+                 "heappush", "heapify", "fractions", "gcd", "log2", "accumulate", "permutations", "sqrt"):
         assert name in namespace, name
+    assert "Fraction" not in namespace  # APPS' block says `import fractions`, not `from fractions import Fraction`
 
 
 

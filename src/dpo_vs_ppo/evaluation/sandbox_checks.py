@@ -29,7 +29,7 @@ APPS_PREAMBLE = (
     "import collections\nfrom collections import Counter, OrderedDict, deque, defaultdict, ChainMap\n"
     "from functools import lru_cache\nimport math\n"
     "from math import sqrt, sin, cos, tan, ceil, fabs, floor, gcd, exp, log, log2\n"
-    "from fractions import Fraction\nfrom typing import List, Tuple\nimport numpy as np\n"
+    "import fractions\nfrom typing import List, Tuple\nimport numpy as np\n"
     "import random\nimport heapq\nfrom heapq import *\n"
 )
 APPS_RTOL, APPS_ATOL = 1e-5, 1e-8  # numpy.allclose's defaults, which APPS' checker uses

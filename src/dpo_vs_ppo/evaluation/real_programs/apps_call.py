@@ -86,7 +86,7 @@ def min_max(arr):
     problem("add_fractions", "apps", [("[\"1/2\", \"1/3\"]", "[\"5/6\"]"), ("[\"1/6\", \"1/3\"]", "[\"1/2\"]")], """\
 class Solution:
     def fractionAddition(self, a: str, b: str) -> str:
-        total = Fraction(a) + Fraction(b)
+        total = fractions.Fraction(a) + fractions.Fraction(b)  # the block imports the module, not the name
         return f"{total.numerator}/{total.denominator}"
 """, """\
 class Solution:
