@@ -60,7 +60,7 @@ from .training.step_log import quiet_progress  # noqa: E402
 #: The TRL release this module is written against; tests/test_stack_guard.py fails if it moves.
 TRL_VERSION = "1.12.0"
 
-#: TRL's own PPO trainer, for the benchmark's "bare TRL" arm and the tests' comparisons.
+#: TRL's own PPO trainer, for the benchmark's "stock" arms and the tests' comparisons.
 StockPPOTrainer = PPOTrainer
 
 
