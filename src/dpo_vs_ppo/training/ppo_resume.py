@@ -31,6 +31,8 @@ from pathlib import Path
 
 import torch
 
+from ..records import write_json
+
 
 class _Counter:
     """Updates done and the step-log rows so far, checkpointed with the model."""
@@ -72,14 +74,16 @@ class ResumeState:
 
     def note_wall_time(self) -> list[float]:
         """Record this attempt's time so far; return the wall time of every attempt of this run, in order (of
-        this fingerprint: a file left by another config's attempts is not counted)."""
+        this fingerprint: a file left by another config's attempts is not counted). The main process keeps
+        the file, written whole or not at all (a kill mid-write must not break the next attempt); the others
+        return nothing (only the main process writes run.json)."""
+        if not self.trainer.accelerator.is_main_process:
+            return []
         path = self.folder / "wall_times.json"
         saved = json.loads(path.read_text()) if path.is_file() else {}
         attempts = saved.get("attempts", {}) if saved.get("fingerprint") == self.fingerprint else {}
         attempts[self.attempt] = round(time.perf_counter() - self.started, 3)
-        if self.trainer.accelerator.is_main_process:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"fingerprint": self.fingerprint, "attempts": attempts}))
+        write_json(path, {"fingerprint": self.fingerprint, "attempts": attempts})
         return list(attempts.values())
 
     @property
