@@ -4,6 +4,7 @@ a launch that accelerate would silently split into unsynchronised copies must be
 
 import json
 import os
+import socket
 import subprocess
 
 import pytest
@@ -35,19 +36,27 @@ def workdir(tmp_path_factory):
     return cwd
 
 
-def launch(cwd, stage: str, port: int, extra: list[str], use_cpu: bool = True) -> subprocess.CompletedProcess:
+def free_port() -> int:
+    """A port nothing listens on now: a fixed one let two runs of this file (or a killed run's leftover
+    processes) join each other's process group, and a rank died mid-run."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def launch(cwd, stage: str, extra: list[str], use_cpu: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}
     env.pop("ACCELERATE_USE_CPU", None)
     if use_cpu:
         env["ACCELERATE_USE_CPU"] = "1"
-    cmd = [*LAUNCH, "--main_process_port", str(port), "-m", f"dpo_vs_ppo.stages.{stage}", "--params", "params.yaml",
+    cmd = [*LAUNCH, "--main_process_port", str(free_port()), "-m", f"dpo_vs_ppo.stages.{stage}", "--params", "params.yaml",
            "--experiment", f"{stage}.yaml", "--models", "models", "--out", f"out_{stage}", "--steps", f"{stage}.csv",
            "--metrics", f"{stage}_metrics.json", "--run-info", f"{stage}_run.json", *extra]
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_ppo_in_two_processes_is_one_synchronised_run(workdir):
-    proc = launch(workdir, "ppo", 29611, ["--prompts", "pairs.jsonl", "--policy", "models/policy",
+    proc = launch(workdir, "ppo", ["--prompts", "pairs.jsonl", "--policy", "models/policy",
                                          "--reward", "models/reward", "--resume-dir", "resume"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = json.loads((workdir / "ppo_run.json").read_text())
@@ -57,7 +66,7 @@ def test_ppo_in_two_processes_is_one_synchronised_run(workdir):
 
 
 def test_dpo_in_two_processes_is_one_synchronised_run(workdir):
-    proc = launch(workdir, "dpo", 29612, ["--train", "pairs.jsonl", "--init", "models/policy"])
+    proc = launch(workdir, "dpo", ["--train", "pairs.jsonl", "--init", "models/policy"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = json.loads((workdir / "dpo_run.json").read_text())
     assert run["world_size"] == 2 and run["ranks_in_sync"] is True
@@ -66,7 +75,7 @@ def test_dpo_in_two_processes_is_one_synchronised_run(workdir):
 
 
 def test_a_cpu_launch_without_accelerate_use_cpu_is_refused_not_split(workdir):
-    proc = launch(workdir, "ppo", 29613, ["--prompts", "pairs.jsonl", "--policy", "models/policy",
+    proc = launch(workdir, "ppo", ["--prompts", "pairs.jsonl", "--policy", "models/policy",
                                          "--reward", "models/reward", "--resume-dir", "resume2"], use_cpu=False)
     assert proc.returncode != 0
     assert "config error: environment: ACCELERATE_USE_CPU: launched with WORLD_SIZE=2 but accelerate sees 1" in proc.stderr
