@@ -17,7 +17,9 @@ from dpo_vs_ppo.evaluation import paper_evaluators as pe
 from dpo_vs_ppo.evaluation.scorers import make_scorer
 from dpo_vs_ppo.models import (PolicyCache, load_policy, load_policy_for_inference, load_scalar_for_inference,
                                load_scalar_model, load_tokenizer)
-from dpo_vs_ppo.stages import _evaluation, dpo_iter, evaluate_policy
+from dpo_vs_ppo.evaluation import scorers as scorers_module
+from dpo_vs_ppo.stages import evaluate_policy
+from dpo_vs_ppo.training import iterative_labels
 from dpo_vs_ppo.training.sampling import sample_responses, score_texts
 from tiny_models import GOOD, PROMPTS, build_tiny_models, write_pairs
 
@@ -200,7 +202,7 @@ def test_evaluate_policy_loads_one_checkpoint_and_builds_its_scorers_once_for_al
     load = models.AutoModelForCausalLM.from_pretrained
     monkeypatch.setattr(models.AutoModelForCausalLM, "from_pretrained",
                         lambda ref, **kw: loads.append(ref) or load(ref, **kw))
-    monkeypatch.setattr(_evaluation, "make_scorer", lambda *a: scorers.append(a[0]) or make_scorer(*a))
+    monkeypatch.setattr(scorers_module, "make_scorer", lambda *a: scorers.append(a[0]) or make_scorer(*a))
     out = tmp_path / "out"
     evaluate_policy.main(["--params", str(params), "--generate-experiment", "experiments/generate_dialogue.yaml",
                           "--experiment", "experiments/evaluate_dialogue.yaml", "--seed-list", "seeds",
@@ -227,12 +229,12 @@ def test_dpo_iter_labelling_frees_the_policy_before_the_reward_model_loads(refs,
         held["reward"] = weakref.ref(model)
         return model
 
-    monkeypatch.setattr(dpo_iter, "load_policy_for_inference", policy)
-    monkeypatch.setattr(dpo_iter, "load_scalar_for_inference", reward)
+    monkeypatch.setattr(iterative_labels, "load_policy_for_inference", policy)
+    monkeypatch.setattr(iterative_labels, "load_scalar_for_inference", reward)
     s = SimpleNamespace(responses_per_prompt=2, max_new_tokens=6, temperature=1.0, top_k=50, generation_batch_size=4,
                         seed=0)
     torch.manual_seed(0)
-    pairs, scores, _ = dpo_iter.label_samples(s, refs["policy"], refs["reward"], load_tokenizer(refs["tokenizer"]),
+    pairs, scores, _ = iterative_labels.label_samples(s, refs["policy"], refs["reward"], load_tokenizer(refs["tokenizer"]),
                                               PROMPTS[:4])
     assert len(scores) == 8 and len(pairs) == 4
     assert held["reward"]() is None  # nothing left behind for DPO's training to share the GPU with

@@ -52,4 +52,4 @@ def test_accelerate_configs_load_and_name_an_existing_deepspeed_file(file, proce
 def test_the_paper_ppo_batch_splits_over_the_launch_configs_processes():
     for name in ("ppo_dialogue", "ppo_dialogue_baseline", "ppo_dialogue_large_batch"):
         settings = load_experiment(REPO / f"experiments/{name}.yaml", "paper").settings
-        assert trl_bridge.ppo_batch_problem(settings, WORLD) is None, name
+        assert settings.split_problem(WORLD) is None, name

@@ -11,17 +11,25 @@ from dpo_vs_ppo import trl_bridge
 from dpo_vs_ppo.experiment import load_experiment
 from dpo_vs_ppo.stages import ppo as ppo_stage
 from dpo_vs_ppo.stages import sft as sft_stage
-from dpo_vs_ppo.stages._cli import main_with_config_errors
 from conftest import REPO
 
 PARAMS = "profile: tiny\nseeds: [0]\nablation_seeds: [0]\nconfidence_level: 0.95\n"
 
 
-def stage_error(tmp_path, capsys, monkeypatch, stage, experiment: str, changes: dict) -> str:
-    """Run ``stage`` on experiments/<experiment>.yaml with ``changes`` to its settings; return the error line."""
-    def forbidden(*args, **kwargs):
-        raise AssertionError("a model was loaded despite a bad config")
-    monkeypatch.setattr(stage, "load_policy", forbidden)
+#: Runs a stage's main in a fresh interpreter and says, however it ends, whether torch was imported.
+PROBE = """
+import sys
+from dpo_vs_ppo.stages import {module} as stage
+try:
+    main_with_config_errors(stage.main, sys.argv[1:])
+finally:
+    print("torch imported:", "torch" in sys.modules)
+"""
+
+
+def stage_error(tmp_path, stage, experiment: str, changes: dict) -> str:
+    """Run ``stage`` on experiments/<experiment>.yaml with ``changes`` to its settings; return the error line,
+    having checked it is one line, exit code 2, and that torch was never imported (so no model either)."""
     data = yaml.safe_load((REPO / f"experiments/{experiment}.yaml").read_text())
     data["settings"].update(changes)
     (tmp_path / "params.yaml").write_text(PARAMS)
@@ -30,10 +38,11 @@ def stage_error(tmp_path, capsys, monkeypatch, stage, experiment: str, changes: 
             "--models", "m", "--out", "o", "--steps", "s.csv", "--metrics", "m.json", "--run-info", "r.json"]
     argv += (["--prompts", "p", "--policy", "p", "--reward", "r", "--resume-dir", "d"] if stage is ppo_stage
              else ["--train", "t"])
-    with pytest.raises(SystemExit) as stop:
-        main_with_config_errors(stage.main, argv)
-    err = capsys.readouterr().err.strip()
-    assert stop.value.code == 2 and len(err.splitlines()) == 1, err
+    module = stage.__name__.rsplit(".", 1)[1]
+    done = subprocess.run([sys.executable, "-c", PROBE.format(module=module), *argv], capture_output=True, text=True)
+    err = done.stderr.strip()
+    assert done.returncode == 2 and len(err.splitlines()) == 1, err
+    assert done.stdout.strip() == "torch imported: False", done.stdout
     return err
 
 
@@ -45,13 +54,13 @@ def stage_error(tmp_path, capsys, monkeypatch, stage, experiment: str, changes: 
     ({"whiten_advantages": "yes"}, "settings.whiten_advantages", "true or false"),
     ({"reward_clipp": 20}, "settings.reward_clipp", "unknown key"),
 ])
-def test_a_bad_ppo_config_stops_before_any_model_loads(changes, key, words, tmp_path, capsys, monkeypatch):
-    err = stage_error(tmp_path, capsys, monkeypatch, ppo_stage, "ppo_dialogue", changes)
+def test_a_bad_ppo_config_stops_before_torch_is_imported(changes, key, words, tmp_path):
+    err = stage_error(tmp_path, ppo_stage, "ppo_dialogue", changes)
     assert f"exp.yaml: {key}:" in err and words in err
 
 
-def test_a_bad_sft_config_names_the_nested_key(tmp_path, capsys, monkeypatch):
-    err = stage_error(tmp_path, capsys, monkeypatch, sft_stage, "sft_dialogue",
+def test_a_bad_sft_config_names_the_nested_key(tmp_path):
+    err = stage_error(tmp_path, sft_stage, "sft_dialogue",
                       {"optim": {**yaml.safe_load((REPO / "experiments/sft_dialogue.yaml").read_text())["settings"]["optim"],
                                  "learning_rate": -1.0}})
     assert "settings.optim.learning_rate: must be > 0" in err
@@ -59,8 +68,8 @@ def test_a_bad_sft_config_names_the_nested_key(tmp_path, capsys, monkeypatch):
 
 def test_the_rollout_batch_must_split_over_processes():
     s = load_experiment(REPO / "experiments/ppo_dialogue.yaml", "tiny").settings  # 64 = 4 minibatches x 16
-    assert trl_bridge.ppo_batch_problem(s, 1) is None
-    assert "does not split into 2 process(es)" in trl_bridge.ppo_batch_problem(s, 2)
+    assert s.split_problem(1) is None
+    assert "does not split into 2 process(es)" in s.split_problem(2)
     with pytest.raises(ValueError, match="does not split"):
         trl_bridge.ppo_config(s, "out", 3, 100)
 

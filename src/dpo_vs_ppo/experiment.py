@@ -25,6 +25,10 @@ from .settings import SETTINGS_BY_STAGE
 
 TOP_LEVEL_KEYS = ("base", "title", "paper_ref", "stage", "settings", "profiles", "report")
 
+#: The file's own values are tiny's, so tiny is checked first: an error in them is reported at tiny, not at
+#: the first overlay that happens to inherit it.
+RESOLVE_ORDER = ("tiny", "smoke", "paper")
+
 
 @dataclass(frozen=True)
 class ClaimSpec:
@@ -160,10 +164,13 @@ def load_experiment(path: str | Path, profile: str, stage: str | None = None) ->
             raise ConfigError(sources.get(key, leaf), key, "expected a non-empty string")
     # Resolve every profile, not only the active one, so a typo in the smoke overlay fails a tiny run too.
     settings = {}
-    for name in PROFILES:
+    for name in RESOLVE_ORDER:
         profile_sources = dict(sources)  # each profile records where its own overlay put values
-        resolved = _apply_profile(raw, name, profile_sources, leaf)
-        settings[name] = build(SETTINGS_BY_STAGE[kind], resolved, leaf, "settings.", profile_sources)
+        try:
+            resolved = _apply_profile(raw, name, profile_sources, leaf)
+            settings[name] = build(SETTINGS_BY_STAGE[kind], resolved, leaf, "settings.", profile_sources)
+        except ConfigError as err:  # say which profile's value is wrong: a smoke-only 16 is not the tiny 64
+            raise ConfigError(err.file, err.key, f"{err.message} (at profile {name})") from None
     return Experiment(
         id=path.stem,
         title=raw["title"],

@@ -141,21 +141,12 @@ class PaperPPOConfig(PPOConfig):
     ref_model_sync_steps: int = 1
 
 
-def ppo_batch_problem(s: PPOSettings, world_size: int) -> str | None:
-    """Why the rollout batch cannot be split over ``world_size`` processes, or None if it can."""
-    per_rank, rest = divmod(s.rollout_batch_size, world_size)
-    if rest or per_rank % s.num_mini_batches or (per_rank // s.num_mini_batches) % s.per_device_batch_size:
-        return (f"rollout_batch_size {s.rollout_batch_size} does not split into {world_size} process(es) x "
-                f"{s.num_mini_batches} minibatches x whole per-device batches of {s.per_device_batch_size}")
-    return None
-
-
 # DEVIATION: no value normalisation. The paper uses "advantage normalisation + value normalisation"
 # (App. A.2; ReaLHF's running-moment value_norm). TRL 1.12 has none, and adding it means rewriting the
 # value loss inside PPOTrainer.train(), which this bridge deliberately does not copy. README, "Fidelity".
 def ppo_config(s: PPOSettings, output_dir: str, world_size: int, prompts: int) -> PaperPPOConfig:
     """Map our settings to TRL's batch arithmetic: rollout = per_device x grad_accum x world."""
-    if problem := ppo_batch_problem(s, world_size):
+    if problem := s.split_problem(world_size):
         raise ValueError(problem)
     per_rank = s.rollout_batch_size // world_size
     return PaperPPOConfig(

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..config import ConfigError
 from ..data import safe_dialogue
 
 GOLD = {"gold_helpfulness": ("reward", safe_dialogue.helpfulness), "gold_harm": ("cost", safe_dialogue.harm)}
@@ -83,3 +84,18 @@ def _load(scorer_id: str, model: str):
     if scorer_id == "oasst_reward_model":
         return (*pe.load_oasst_reward_model(model), pe.oasst_text)
     return (*pe.load_safe_rlhf_score_model(model), pe.safe_rlhf_text)
+
+
+def scorer_model(file: str, key: str, choice, folder: str | None) -> str:
+    """The model an experiment file's ``key`` (a ScorerChoice) reads: the file's hub id, else the folder
+    given on the command line. A model scorer with neither is a config error, raised before any compute."""
+    model = choice.model or folder or ""
+    if choice.scorer in MODELS and not model:
+        raise ConfigError(file, f"{key}.model", f"scorer {choice.scorer!r} needs a model folder on the command line "
+                          "or a hub id here")
+    return model
+
+
+def configured_scorer(file: str, key: str, choice, folder: str | None, batch_size: int = 16):
+    """The scorer an experiment file's ``key`` names (see :func:`scorer_model`)."""
+    return make_scorer(choice.scorer, scorer_model(file, key, choice, folder), batch_size)

@@ -184,6 +184,15 @@ class PPOSettings:
         if not (0 <= self.gamma <= 1 and 0 <= self.lam <= 1):
             yield "gamma", "gamma and lam must be in [0, 1]"
 
+    def split_problem(self, world_size: int) -> str | None:
+        """Why the rollout batch cannot be split over ``world_size`` processes, or None if it can
+        (TRL: rollout = per-device batch x accumulation steps x processes)."""
+        per_rank, rest = divmod(self.rollout_batch_size, world_size)
+        if rest or per_rank % self.num_mini_batches or (per_rank // self.num_mini_batches) % self.per_device_batch_size:
+            return (f"rollout_batch_size {self.rollout_batch_size} does not split into {world_size} process(es) x "
+                    f"{self.num_mini_batches} minibatches x whole per-device batches of {self.per_device_batch_size}")
+        return None
+
 
 @dataclass(frozen=True)
 class DPOIterSettings:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..config import ConfigError
-from ..evaluation.scorers import MODELS, make_scorer
 from ..records import provenance, write_json
-from ..training.runtime import prepare_process
 from ._cli import add_record_arguments, load
 
 
@@ -24,24 +21,11 @@ def add_samples_arguments(p, baseline_required: bool) -> None:
     p.add_argument("--reward-model", metavar="DIR", help="folder of a learned reward model (scorer learned_reward)")
 
 
-def scorer_model(file: str, key: str, choice, folder: str | None) -> str:
-    """The model an experiment file's ``key`` (a ScorerChoice) reads: the file's hub id, else the folder
-    given on the command line. A model scorer with neither is a config error, raised before any compute."""
-    model = choice.model or folder or ""
-    if choice.scorer in MODELS and not model:
-        raise ConfigError(file, f"{key}.model", f"scorer {choice.scorer!r} needs a model folder on the command line "
-                          "or a hub id here")
-    return model
-
-
-def configured_scorer(file: str, key: str, choice, folder: str | None, batch_size: int = 16):
-    """The scorer an experiment file's ``key`` names (see :func:`scorer_model`)."""
-    return make_scorer(choice.scorer, scorer_model(file, key, choice, folder), batch_size)
-
-
 def load_evaluation(args, stage: str, seed: int | None = None):
     """Params and experiment (config errors stop here, before any model loads); seeded and offline."""
     params, exp = load(args.params, args.experiment, stage)
+    from ..training.runtime import prepare_process  # imports torch: only once the config is known good
+
     prepare_process(getattr(exp.settings, "seed", 0) if seed is None else seed)
     return params, exp, time.perf_counter()
 

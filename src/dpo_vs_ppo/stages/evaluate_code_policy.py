@@ -15,17 +15,14 @@ import time
 from pathlib import Path
 
 from ..data.records import CodeProblem, read_records
+from ..evaluation.code_scoring import code_metrics, judge_all, sandbox_limits
 from ..evaluation.samples import write_samples
 from ..evaluation.sandbox import Sandbox
+from ..evaluation.seeds import checkpoint_for, seed_summary
 from ..experiment import load_experiment
-from ..models import PolicyCache
 from ..records import provenance, write_json
-from ..training.runtime import prepare_process
 from ._cli import add_record_arguments, load, main_with_config_errors, parser
 from ._training import with_seed
-from .evaluate_code import code_metrics, judge_all, sandbox_limits
-from .evaluate_policy import checkpoint_for, seed_summary
-from .generate import generate_samples
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -49,7 +46,16 @@ def main(argv: list[str] | None = None) -> None:
     problems = {name: read_records(path, CodeProblem) for name, path in problem_files.items()}  # once, not per seed
     seeds = getattr(params, args.seed_list)
     checkpoints = {seed: checkpoint_for(Path(args.policy), seed) for seed in seeds}
+    evaluate_seeds(args, params, evaluate, generators, problems, checkpoints)
 
+
+def evaluate_seeds(args, params, evaluate, generators: dict, problems: dict, checkpoints: dict) -> None:
+    # torch and the models are imported only now, after the config check (stages/_cli.py).
+    from ..evaluation.generation import generate_samples
+    from ..models import PolicyCache
+    from ..training.runtime import prepare_process
+
+    problem_files = {"apps": args.apps, "contests": args.contests}
     start, per_seed, models = time.perf_counter(), {}, PolicyCache()  # a checkpoint loads once, not per seed and set
     with Sandbox(sandbox_limits(evaluate.settings), workers=evaluate.settings.workers) as box:
         for seed, checkpoint in checkpoints.items():

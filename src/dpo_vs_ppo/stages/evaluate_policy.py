@@ -14,17 +14,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..config import ConfigError
+from ..evaluation.dialogue_scoring import dialogue_scorers, score_samples, summary_line
 from ..evaluation.samples import read_samples, write_samples
+from ..evaluation.scorers import scorer_model
+from ..evaluation.seeds import checkpoint_for, seed_summary
 from ..experiment import load_experiment
-from ..models import PolicyCache
 from ..records import provenance, write_json, write_text
-from ..training.runtime import prepare_process
 from ._cli import add_record_arguments, load, main_with_config_errors, parser
-from ._evaluation import scorer_model
 from ._training import with_seed
-from .evaluate_dialogue import dialogue_scorers, score_samples, summary_line
-from .generate import generate_samples
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,6 +68,11 @@ def sample_every_seed(generate, checkpoints: dict, prompts: str, samples_dir: Pa
     """Each seed's samples and counts, written to ``s<seed>.jsonl`` (all before any scoring: the baseline
     may be this run). One policy is held at a time, loaded once when every seed shares the checkpoint,
     and released before the scorers load, so the GPU never holds policy and scoring models together."""
+    # torch and the models are imported only now, after the config check (stages/_cli.py).
+    from ..evaluation.generation import generate_samples
+    from ..models import PolicyCache
+    from ..training.runtime import prepare_process
+
     models, samples = PolicyCache(), {}
     for seed, checkpoint in checkpoints.items():
         prepare_process(seed)
@@ -80,22 +82,6 @@ def sample_every_seed(generate, checkpoints: dict, prompts: str, samples_dir: Pa
         samples[seed] = rows, counts
     models.clear()
     return samples
-
-
-def checkpoint_for(policy: Path, seed: int) -> Path:
-    """The seed's own checkpoint (``s<seed>/``) when the folder holds per-seed runs, else the folder."""
-    if (policy / f"s{seed}").is_dir():
-        return policy / f"s{seed}"
-    if any(policy.glob("s[0-9]*")):
-        raise ConfigError("params.yaml", "seeds", f"{policy} has no checkpoint for seed {seed}")
-    return policy
-
-
-def seed_summary(per_seed: dict[str, dict]) -> dict:
-    """Every seed's metrics, and the mean over seeds of each numeric one (what `dvc metrics diff` shows first)."""
-    numeric = [k for k, v in next(iter(per_seed.values())).items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    mean = {k: round(sum(m[k] for m in per_seed.values()) / len(per_seed), 6) for k in numeric}
-    return {"seeds": [int(s) for s in per_seed], "mean": mean, "per_seed": per_seed}
 
 
 if __name__ == "__main__":

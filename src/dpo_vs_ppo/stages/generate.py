@@ -7,12 +7,8 @@ id and its ``responses_per_prompt`` samples (evaluation/samples.py).
 
 from __future__ import annotations
 
-import random
-
 from ..data.records import PreferencePair, read_records
 from ..evaluation.samples import PromptSamples, evaluation_prompts, write_samples
-from ..models import PolicyCache, load_tokenizer
-from ..training.sampling import sample_responses
 from ._cli import main_with_config_errors, parser
 from ._evaluation import add_evaluation_arguments, load_evaluation, write_evaluation_records
 
@@ -34,28 +30,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.chosen_of_pairs:
         rows, metrics = dataset_chosen(args.prompts)
     else:
+        from ..evaluation.generation import generate_samples  # torch: only once the config is known good
+
         rows, metrics = generate_samples(s, args.policy, args.tokenizer or args.policy, args.prompts)
     write_samples(args.out, rows)
     write_evaluation_records(args, params, exp, metrics, start, policy=args.policy or "dataset chosen")
     print(f"generate: {metrics['responses']} responses to {metrics['prompts']} prompts, {metrics['generated_tokens']} tokens")
-
-
-def generate_samples(s, policy: str, tokenizer: str, prompts_path: str,
-                     models: PolicyCache | None = None) -> tuple[list[PromptSamples], dict]:
-    """``s.responses_per_prompt`` samples per evaluation prompt, and the counts generate.json records.
-
-    The policy is loaded for inference (on the GPU when there is one) through ``models``, which a stage
-    sampling one checkpoint several times passes to load it once.
-    """
-    prompts = evaluation_prompts(prompts_path)
-    if s.max_prompts:
-        prompts = sorted(random.Random(s.seed).sample(prompts, min(s.max_prompts, len(prompts))))
-    model = (models or PolicyCache())(policy)
-    texts, tokens = sample_responses(model, load_tokenizer(tokenizer), [p for _, p in prompts],
-                                     s.responses_per_prompt, s.max_new_tokens, s.temperature, s.top_k, s.batch_size)
-    rows = [PromptSamples(pid, prompt, tuple(group)) for (pid, prompt), group in zip(prompts, texts)]
-    return rows, {"prompts": len(prompts), "responses": sum(map(len, texts)), "generated_tokens": tokens,
-                  "empty_responses": sum(not r.strip() for group in texts for r in group)}
 
 
 def dataset_chosen(pairs_path: str) -> tuple[list[PromptSamples], dict]:

@@ -17,14 +17,9 @@ from pathlib import Path
 from ..config import ConfigError
 from ..evaluation.judge import HTTPJudge, ScorerJudge, judge_pairs, summarise
 from ..evaluation.samples import aligned, read_samples
+from ..evaluation.scorers import configured_scorer
 from ._cli import main_with_config_errors, parser
-from ._evaluation import (
-    add_evaluation_arguments,
-    add_samples_arguments,
-    configured_scorer,
-    load_evaluation,
-    write_evaluation_records,
-)
+from ._evaluation import add_evaluation_arguments, add_samples_arguments, load_evaluation, write_evaluation_records
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,23 +10,15 @@ Every ``save_every`` updates the stage saves a resume state under ``--resume-dir
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import ExitStack
 
-from .. import trl_bridge
-from ..data.records import CodeProblem, PreferencePair, read_records
-from ..evaluation.sandbox import Sandbox
-from ..models import load_policy, load_scalar_model
-from ..records import to_plain
-from ..training.code_training import ProgramTestReward, problem_prompt
-from ..training.datasets import ppo_prompt_dataset, unique_prompts
-from ..training.ppo_resume import ResumeState, fingerprint
-from ..training.reference_ema import full_numel
-from ..training.runtime import world_size
 from ..config import ConfigError
+from ..data.records import CodeProblem, PreferencePair, read_records
+from ..records import to_plain
 from ._cli import main_with_config_errors, parser
-from ._training import (add_training_arguments, load_training, loaded_as_shards, save_checkpoint, tokenizer_for,
-                        write_run_records)
+from ._training import add_training_arguments, load_training
 
 #: Above this size the EMA reference's distance from the SFT model is not logged (it needs a second fp32 copy).
 DISTANCE_MAX_PARAMETERS = 50_000_000
@@ -45,17 +37,29 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.reward == "tests" and not args.value_init:
         p.error("--reward tests needs --value-init (there is no reward model to start the value model from)")
-    params, exp = load_training(args, "ppo")
-    s = exp.settings
-    world = world_size()
-    if problem := trl_bridge.ppo_batch_problem(s, world):
-        raise ConfigError(args.experiment, "settings.rollout_batch_size", problem)
+    launched = int(os.environ.get("WORLD_SIZE", "1"))  # accelerate's own count is checked in train()
+
+    def splits(exp):
+        if problem := exp.settings.split_problem(launched):
+            raise ConfigError(args.experiment, "settings.rollout_batch_size", f"{problem} (at profile {exp.profile})")
+    params, exp = load_training(args, "ppo", check=splits)
     with ExitStack() as stack:
-        train(args, params, exp, world, stack)
+        train(args, params, exp, stack)
 
 
-def train(args, params, exp, world: int, stack: ExitStack) -> None:
-    s, start = exp.settings, time.perf_counter()
+def train(args, params, exp, stack: ExitStack) -> None:
+    # The training stack is imported only now, after the config check (stages/_cli.py).
+    from .. import trl_bridge
+    from ..evaluation.sandbox import Sandbox
+    from ..models import load_policy, load_scalar_model
+    from ..training.code_training import ProgramTestReward, problem_prompt
+    from ..training.datasets import ppo_prompt_dataset, unique_prompts
+    from ..training.ppo_resume import ResumeState, fingerprint
+    from ..training.reference_ema import full_numel
+    from ..training.run_records import loaded_as_shards, save_checkpoint, tokenizer_for, write_run_records
+    from ..training.runtime import world_size
+
+    s, start, world = exp.settings, time.perf_counter(), world_size()
     problems = read_records(args.prompts, CodeProblem) if args.reward == "tests" else None
     prompts = [problem_prompt(p) for p in problems] if problems else unique_prompts(read_records(args.prompts, PreferencePair))
     if len(prompts) < s.rollout_batch_size:  # TRL's drop_last loader would then yield nothing, forever

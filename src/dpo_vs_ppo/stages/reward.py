@@ -8,15 +8,9 @@ from __future__ import annotations
 
 import time
 
-from .. import trl_bridge
 from ..data.records import PreferencePair, read_records
-from ..models import load_scalar_model
-from ..training.datasets import preference_dataset
-from ..training.sampling import score_responses
-from ..training.step_log import StepLogCallback, last_value
 from ._cli import main_with_config_errors, parser
-from ._training import (add_training_arguments, filtered_pairs, load_training, loaded_as_shards, model_refs,
-                        save_checkpoint, tokenizer_for, write_run_records)
+from ._training import add_training_arguments, load_training
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,9 +20,20 @@ def main(argv: list[str] | None = None) -> None:
     add_training_arguments(p, "reward", "where to write loss and held-out pairwise accuracy")
     args = p.parse_args(argv)
     params, exp = load_training(args, "reward")
-    s = exp.settings
+    train(args, params, exp)
 
-    start = time.perf_counter()
+
+def train(args, params, exp) -> None:
+    # The training stack is imported only now, after the config check (stages/_cli.py).
+    from .. import trl_bridge
+    from ..models import load_scalar_model
+    from ..training.datasets import preference_dataset
+    from ..training.run_records import (filtered_pairs, loaded_as_shards, model_refs, save_checkpoint, tokenizer_for,
+                                        write_run_records)
+    from ..training.sampling import score_responses
+    from ..training.step_log import StepLogCallback, last_value
+
+    s, start = exp.settings, time.perf_counter()
     tokenizer = tokenizer_for(args.models)
     config = trl_bridge.reward_config(s, args.out)  # before loading: ZeRO-3 then loads shards (trl_bridge)
     model = load_scalar_model(model_refs(args.models)["reward"])

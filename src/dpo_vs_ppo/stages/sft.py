@@ -8,15 +8,9 @@ from __future__ import annotations
 
 import time
 
-from .. import trl_bridge
 from ..data.records import CodeProblem, PreferencePair, SFTExample, read_records
-from ..models import load_policy
-from ..training.code_training import code_sft_examples
-from ..training.datasets import sft_dataset
-from ..training.step_log import StepLogCallback, last_value
 from ._cli import main_with_config_errors, parser
-from ._training import (add_training_arguments, load_training, loaded_as_shards, model_refs, save_checkpoint,
-                        tokenizer_for, write_run_records)
+from ._training import add_training_arguments, load_training
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,9 +25,19 @@ def main(argv: list[str] | None = None) -> None:
     add_training_arguments(p, "sft", "where to write final loss and sizes")
     args = p.parse_args(argv)
     params, exp = load_training(args, "sft")
-    s = exp.settings
+    train(args, params, exp)
 
-    start = time.perf_counter()
+
+def train(args, params, exp) -> None:
+    # The training stack is imported only now, after the config check (stages/_cli.py).
+    from .. import trl_bridge
+    from ..models import load_policy
+    from ..training.datasets import sft_dataset
+    from ..training.run_records import (loaded_as_shards, model_refs, save_checkpoint, tokenizer_for,
+                                        write_run_records)
+    from ..training.step_log import StepLogCallback, last_value
+
+    s, start = exp.settings, time.perf_counter()
     tokenizer = tokenizer_for(args.models)
     config = trl_bridge.sft_config(s, args.out)  # before loading: ZeRO-3 then loads shards (trl_bridge)
     model = load_policy(args.init or model_refs(args.models)["policy"])
@@ -54,6 +58,8 @@ def training_examples(args, path: str) -> list[SFTExample]:
     if args.chosen_of_pairs:
         return chosen_examples(path)
     if args.solutions_of_problems:
+        from ..training.code_training import code_sft_examples
+
         return code_sft_examples(read_records(path, CodeProblem))
     return read_records(path, SFTExample)
 
