@@ -1,0 +1,150 @@
+"""The code each ``dvc.yaml`` stage depends on, computed from its imports, so the declared deps cannot drift.
+
+    python -m dpo_vs_ppo.code_deps --check     # exit 1 and name the stages whose code deps are not what they import
+    python -m dpo_vs_ppo.code_deps --write     # rewrite those lines of dvc.yaml
+
+A stage's code is every in-package module its command runs with ``python -m`` imports, transitively, imports
+inside functions included (stages import torch and TRL only after their config check). They are declared as
+files for the package's top-level modules and ``stages/`` (a stage must not rerun because another stage's file
+changed), and as whole folders for the subpackages (``training/``, ``evaluation/``, ...): one lock entry per
+folder keeps ``dvc.lock`` small, which is what DVC re-reads and rewrites after every stage. Only the ``src/``
+entries of each stage's ``deps`` are rewritten; data, checkpoints and experiment files are left as written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parent.parent
+PACKAGE = "dpo_vs_ppo"
+#: Folders of the package whose files are declared one by one rather than as the folder.
+FILE_LEVEL = ("", "stages")
+
+
+def module_file(name: str) -> Path | None:
+    """The source file of in-package module ``name`` (dotted), or None for anything outside the package."""
+    if name != PACKAGE and not name.startswith(PACKAGE + "."):
+        return None
+    base = SRC / Path(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Dotted names of every module ``path`` imports, anywhere in the file, relative imports resolved."""
+    package = ".".join(path.relative_to(SRC).with_suffix("").parts)
+    if path.name != "__init__.py":
+        package = package.rpartition(".")[0]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)  # `from . import trl_bridge`
+    return names
+
+
+@lru_cache(maxsize=None)
+def closure(module: str) -> frozenset[Path]:
+    """Every in-package source file that running ``module`` imports (package __init__ files included)."""
+    seen: set[Path] = set()
+    todo = [module]
+    while todo:
+        parts = todo.pop().split(".")
+        for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__ first
+            path = module_file(".".join(parts[:i]))
+            if path is not None and path not in seen:
+                seen.add(path)
+                todo.extend(imported_modules(path))
+    return frozenset(seen)
+
+
+def declared(modules: list[str]) -> list[str]:
+    """The deps entries (relative to the repository root) that cover what ``modules`` import."""
+    entries = set()
+    for path in set().union(*(closure(m) for m in modules)):
+        folder = path.parent.relative_to(SRC / PACKAGE).as_posix()
+        if path.name == "__init__.py" and not path.read_text(encoding="utf-8").strip():
+            continue
+        target = path if folder.replace(".", "") in FILE_LEVEL else path.parent
+        entries.add(target.relative_to(SRC.parent).as_posix())
+    return sorted(entries)
+
+
+STAGE = re.compile(r"^  (\w+):\s*$")
+ITEM = re.compile(r"^(\s*)- (\S+)\s*$")
+
+
+def rewrite(text: str) -> str:
+    """``dvc.yaml`` with each stage's ``src/`` deps replaced by :func:`declared` for its command's modules."""
+    lines, out, block = text.split("\n"), [], []
+
+    def flush():
+        out.extend(_rewrite_block(block))
+        block.clear()
+    for line in lines:
+        if STAGE.match(line):
+            flush()
+        block.append(line)
+    flush()
+    return "\n".join(out)
+
+
+def _rewrite_block(block: list[str]) -> list[str]:
+    text = "\n".join(block)
+    modules = re.findall(r"-m (dpo_vs_ppo[\w.]*)", text)
+    if "${launch_" in text:  # dvc.yaml's launch_<family> vars start the stage through the launcher
+        modules.append("dpo_vs_ppo.launch")
+    if not modules or not any(re.match(r"^\s*deps:(\s*&\w+)?\s*$", line) for line in block):
+        return list(block)
+    out, in_deps, indent = [], False, ""
+    for line in block:
+        item = ITEM.match(line)
+        if re.match(r"^\s*deps:(\s*&\w+)?\s*$", line):
+            in_deps = True
+            out.append(line)
+            continue
+        if in_deps and item:
+            indent = item.group(1)
+            if not item.group(2).startswith("src/"):
+                out.append(line)
+            continue
+        if in_deps:  # the list ended: the code entries go after the other deps
+            out.extend(f"{indent}- {entry}" for entry in declared(modules))
+            in_deps = False
+        out.append(line)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--pipeline", default="dvc.yaml", metavar="YAML", help="the pipeline file (default: dvc.yaml)")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--check", action="store_true", help="exit 1 if any stage's code deps differ")
+    mode.add_argument("--write", action="store_true", help="rewrite the stages' code deps in place")
+    args = p.parse_args(argv)
+    path = Path(args.pipeline)
+    text = path.read_text(encoding="utf-8")
+    wanted = rewrite(text)
+    if args.write:
+        path.write_text(wanted, encoding="utf-8")
+        print(f"code_deps: {path} {'rewritten' if wanted != text else 'already up to date'}")
+    elif wanted != text:
+        sys.exit(f"code_deps: {path}'s code deps differ from what its stages import; "
+                 f"run `python -m dpo_vs_ppo.code_deps --write`")
+
+
+if __name__ == "__main__":
+    main()

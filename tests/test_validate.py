@@ -1,0 +1,72 @@
+"""Stage validate: the head of the DAG checks every experiment file at every profile, with no torch, and
+says in one line which file, key and profile is wrong; its output is constant while everything is valid."""
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+
+import yaml
+
+from dpo_vs_ppo.stages.validate import VALID, family
+from dpo_vs_ppo.experiment import load_experiment
+from conftest import REPO
+
+
+def run_validate(root, tmp_path):
+    out = tmp_path / "validated.json"
+    start = time.perf_counter()
+    probe = ("import sys\nfrom dpo_vs_ppo.stages._cli import main_with_config_errors\n"
+             "from dpo_vs_ppo.stages import validate\ntry:\n    main_with_config_errors(validate.main, sys.argv[1:])\n"
+             "finally:\n    print('torch imported:', 'torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", probe, "--params", str(root / "params.yaml"), "--experiments",
+                           str(root / "experiments"), "--pipeline", str(root / "dvc.yaml"), "--out", str(out)],
+                          capture_output=True, text=True, cwd=root)
+    assert "torch imported: False" in done.stdout, done.stdout
+    return done, time.perf_counter() - start, out
+
+
+def copy_config(tmp_path):
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "experiments", root / "experiments")
+    for name in ("params.yaml", "dvc.yaml"):
+        shutil.copy(REPO / name, root / name)
+    return root
+
+
+def test_the_committed_config_is_valid_and_the_output_is_constant(tmp_path):
+    done, seconds, out = run_validate(REPO, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text()) == VALID
+    assert seconds < 2.0, f"validate took {seconds:.2f} s"
+
+
+def test_a_bad_smoke_value_is_one_line_naming_file_key_and_profile(tmp_path):
+    root = copy_config(tmp_path)
+    path = root / "experiments" / "ppo_dialogue.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["profiles"]["smoke"]["rollout_batch_size"] = 18  # not 4 minibatches; tiny's own 64 still is
+    path.write_text(yaml.safe_dump(data))
+    done, seconds, out = run_validate(root, tmp_path)
+    err = done.stderr.strip()
+    assert done.returncode == 2 and len(err.splitlines()) == 1, err
+    assert "ppo_dialogue.yaml" in err and "settings.num_mini_batches" in err and "(at profile smoke)" in err, err
+    assert not out.exists() and seconds < 2.0
+
+
+def test_the_paper_split_uses_the_familys_process_count(tmp_path):
+    """120 rollouts split over the 7B config's 8 processes x 4 minibatches? No (120/8 = 15): an error at paper only."""
+    root = copy_config(tmp_path)
+    path = root / "experiments" / "ppo_dialogue_batch32.yaml"  # a leaf: no other file inherits the change
+    data = yaml.safe_load(path.read_text())
+    data["profiles"]["paper"].update(rollout_batch_size=120, per_device_batch_size=1)
+    path.write_text(yaml.safe_dump(data))
+    err = run_validate(root, tmp_path)[0].stderr
+    assert "ppo_dialogue_batch32.yaml" in err and "does not split into 8 process(es)" in err, err
+    assert "(at profile paper)" in err, err
+
+
+def test_code_experiments_are_the_code_family():
+    assert family(load_experiment(REPO / "experiments/ppo_code_baseline.yaml", "tiny")) == "code"
+    assert family(load_experiment(REPO / "experiments/ppo_hh_kl02.yaml", "tiny")) == "dialogue"
