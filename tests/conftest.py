@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-# Never reach a hub, never send telemetry (DEVELOPERS.md): set before anything imports HF code.
+# Never reach a hub, never send telemetry: set before anything imports HF code.
 os.environ.update({
     "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1", "TRL_EXPERIMENTAL_SILENCE": "1",

@@ -82,7 +82,7 @@ def test_every_training_stage_of_the_paper_profile_runs_on_the_gpus_with_the_pap
 
 
 def test_the_paper_plan_resolves_the_papers_hyperparameters(paper_plan):
-    """Spot checks against paper.md (App. A.1, A.2; Tables 3, 8, 11)."""
+    """Spot checks against the paper (App. A.1, A.2; Tables 3, 8, 11)."""
     def settings(name):
         return paper_cost.flatten(paper_plan[name]["settings"])
     ppo = settings("ppo_saferlhf@ppo_dialogue-0")

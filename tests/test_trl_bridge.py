@@ -40,7 +40,7 @@ def run_ppo(refs, tmp_path, settings, updates_seen=None, stock=False, reward_mod
     policy, ref = load_policy(refs["policy"]), load_policy(refs["policy"])
     ref_before = [p.detach().clone() for p in ref.parameters()]
     # 3 rollout batches per pass, so the first two updates do not end the prompt dataloader (where
-    # accelerate forces extra optimizer steps in stock TRL, ../stack.md Sec. 4b).
+    # accelerate forces extra optimizer steps in stock TRL).
     prompts = ppo_prompt_dataset(PROMPTS * 3, tokenizer, 80)
     rows = []
     models = dict(model=policy, ref_model=ref, reward_model=reward_model or load_scalar_model(refs["reward"]),

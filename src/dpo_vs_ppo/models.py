@@ -5,7 +5,7 @@ Both paths end in the same calls: ``AutoTokenizer.from_pretrained``, ``AutoModel
 folder (tiny: what :func:`build_family` saved) or a hub id (paper). The scalar-head model is the
 initialisation of the reward, cost and value models, as in TRL's PPO examples.
 
-Tokenizer choices, all for TRL (see ../shared notes in the README's "Fidelity"):
+Tokenizer choices, all for TRL (docs/models.md):
 
 * ``<pad>`` is its own token, never the EOS: TRL's PPOTrainer masks every position equal to the pad id,
   so a pad equal to EOS would mask the EOS token and shift sequence lengths by one;

@@ -1,6 +1,6 @@
 """Back-of-envelope GPU cost of a stage at the paper's scale, from its resolved settings.
 
-The paper gives no hardware or run times (paper.md, "not in paper"), so these are estimates, not
+The paper gives no hardware or run times (it reports neither), so these are estimates, not
 measurements: FLOPs from the standard 2N (forward) / 6N (forward + backward) per token rule for a model of
 N parameters (Kaplan et al. 2020, https://arxiv.org/abs/2001.08361), the token counts implied by each
 stage's settings and its dataset's size, and an assumed A100-80GB throughput. Sampling is counted at a

@@ -73,7 +73,7 @@ def stock_ppo_config(config: PaperPPOConfig) -> PPOConfig:
 
 
 def _training_arguments(optim: Optimisation, seed: int, output_dir: str) -> dict:
-    """TrainingArguments fields every supervised stage sets, CPU-sane (../stack.md Sec. 3)."""
+    """TrainingArguments fields every supervised stage sets, CPU-sane."""
     return dict(
         output_dir=output_dir, learning_rate=optim.learning_rate, num_train_epochs=optim.epochs,
         per_device_train_batch_size=optim.per_device_batch_size,
@@ -120,7 +120,7 @@ def reward_trainer(s, model, tokenizer, dataset, output_dir, callbacks=(), confi
 
 def dpo_trainer(s, model, ref_model, tokenizer, dataset, output_dir, callbacks=(), config=None) -> DPOTrainer:
     # The reference is passed explicitly: with ref_model=None TRL reloads it from the model's
-    # config path, which is wrong for a model changed in memory (../stack.md Sec. 3, pitfall 3).
+    # config path, which is wrong for a model changed in memory.
     return quiet_progress(DPOTrainer(model=model, ref_model=ref_model, args=config or dpo_config(s, output_dir),
                                      train_dataset=dataset, processing_class=tokenizer, callbacks=list(callbacks)))
 
@@ -143,7 +143,7 @@ class PaperPPOConfig(PPOConfig):
 
 # DEVIATION: no value normalisation. The paper uses "advantage normalisation + value normalisation"
 # (App. A.2; ReaLHF's running-moment value_norm). TRL 1.12 has none, and adding it means rewriting the
-# value loss inside PPOTrainer.train(), which this bridge deliberately does not copy. README, "Fidelity".
+# value loss inside PPOTrainer.train(), which this bridge deliberately does not copy. docs/fidelity.md.
 def ppo_config(s: PPOSettings, output_dir: str, world_size: int, prompts: int) -> PaperPPOConfig:
     """Map our settings to TRL's batch arithmetic: rollout = per_device x grad_accum x world."""
     if problem := s.split_problem(world_size):

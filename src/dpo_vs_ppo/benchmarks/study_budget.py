@@ -4,7 +4,7 @@
     python -m dpo_vs_ppo.benchmarks.study_budget --force         # the whole study from scratch
     python -m dpo_vs_ppo.benchmarks.study_budget --smoke DIR     # the smoke profile in a fresh clone at DIR
 
-Budgets (README, "Budgets"): the tiny study within 30 min on 2 cores, the smoke profile within 3 min,
+Budgets (README, "Budgets"; docs/budgets.md): the tiny study within 30 min on 2 cores, the smoke profile within 3 min,
 and every tiny stage under 4 GiB. A stage's memory is the peak of the summed resident memory of the whole
 process tree under ``dvc repro`` while it runs (DVC itself, the stage, sandbox workers), sampled every
 0.2 s, so it is an upper bound on the stage's own. Stage times come from DVC's "Running stage" lines.

@@ -6,7 +6,7 @@
   (Chen et al. 2021, https://arxiv.org/abs/2107.03374, Sec. 2.1): 1 - C(n-c, k) / C(n, k).
 * **n@k** (PAPER: Table 8, CodeContests 10@1k): sample k programs, keep those that pass the public
   tests of the statement, submit n of the survivors to the hidden tests (private + generated); solved
-  if any submission passes. The paper does not say how the n are chosen (../shared/paper.md Sec. 6,
+  if any submission passes. The paper does not say how the n are chosen (Sec. 6,
   UNVERIFIED); we take them uniformly at random and report the expectation over that choice exactly,
   1 - C(s-h, n) / C(s, n) for s survivors of which h pass the hidden tests, so no seed is involved.
 """

@@ -1,4 +1,4 @@
-"""Dialogue metrics from reward and cost scores (PAPER: Sec. 6 and Tables 2, 4, 6; ../shared/paper.md Sec. 6).
+"""Dialogue metrics from reward and cost scores (PAPER: Sec. 6 and Tables 2, 4, 6).
 
 * mean reward (HH-RLHF: the OpenAssistant RM's mean score);
 * ΔHelp: mean reward minus a baseline policy's mean reward on the same prompts (Table 6: relative to

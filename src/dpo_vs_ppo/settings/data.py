@@ -1,7 +1,7 @@
 """Typed settings of the data stages: where each dataset comes from, and the synthetic tasks' sizes.
 
 The paper names no dataset ids; the ids below are the standard public releases, inferred in
-``paper.md`` §5. Revisions are pinned by ``python -m dpo_vs_ppo.stages.fetch_hub`` (it prints and
+docs/data.md. Revisions are pinned by ``python -m dpo_vs_ppo.stages.fetch_hub`` (it prints and
 records the commit sha to put here).
 """
 
@@ -18,7 +18,7 @@ class HubSource:
     """Where a dataset lives on the Hugging Face Hub, and the folder name of its local mirror."""
 
     id: str
-    """Hub dataset id. NOT IN PAPER (no ids are given); the standard release inferred in paper.md §5."""
+    """Hub dataset id. NOT IN PAPER (no ids are given); the standard release inferred (docs/data.md)."""
     revision: str
     """Git revision loaded from the hub: a commit sha pins it ('main' until the fetch command has run)."""
     data_dir: str
@@ -85,7 +85,7 @@ class DialogueDataSettings:
     origin: Origin
     """Read the synthetic task (tiny, smoke), the hub (paper) or the snapshot under data/hub (paper, offline)."""
     alpaca: HubSource
-    """SFT corpus of 'SFT (Alpaca)'. PAPER: Sec. 4.3 (Alpaca); id inferred (paper.md §5)."""
+    """SFT corpus of 'SFT (Alpaca)'. PAPER: Sec. 4.3 (Alpaca); id inferred (docs/data.md)."""
     saferlhf: HubSource
     """SafeRLHF preferences. PAPER: Sec. 4.3 ('over 30k entries'): the 30K release, not the 2024 one."""
     hh_rlhf: HubSource
@@ -141,7 +141,7 @@ class CodeDataSettings:
     origin: Origin
     """Read the synthetic task (tiny, smoke), the hub (paper) or the snapshot under data/hub (paper, offline)."""
     apps: HubSource
-    """APPS. PAPER: Sec. 6 (APPS); id inferred (paper.md §5)."""
+    """APPS. PAPER: Sec. 6 (APPS); id inferred (docs/data.md)."""
     code_contests: HubSource
     """CodeContests. PAPER: Sec. 6; Python solutions only."""
     max_rows_per_split: int

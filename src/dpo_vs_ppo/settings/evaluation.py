@@ -1,5 +1,5 @@
 """Typed settings of the evaluation stages: sampling for evaluation, dialogue scoring, the pairwise
-judge, and code execution (PAPER: Sec. 6; metric definitions in ../shared/paper.md Sec. 6)."""
+judge, and code execution (PAPER: Sec. 6, which defines the metrics)."""
 
 from __future__ import annotations
 

@@ -118,7 +118,7 @@ class Figure1Settings:
     ppo_lr: float
     """Adam learning rate of PPO. NOT IN PAPER; ours."""
     ppo_clip: float
-    """PPO ratio clip epsilon. NOT IN PAPER; 0.2 = ReaLHF/TRL default (paper.md §7)."""
+    """PPO ratio clip epsilon. NOT IN PAPER; 0.2 = ReaLHF/TRL default."""
 
     def problems(self):
         for name in ("n_prompts", "n_responses", "reward_steps", "dpo_steps", "ppo_iterations",

@@ -33,7 +33,8 @@ class Optimisation:
     max_grad_norm: float
     """Gradient-norm clipping threshold (transformers' default 1.0)."""
     bf16: bool
-    """bfloat16 mixed precision (GPU). False on CPU, where bf16 is slower (../stack.md: 20.0 vs 12.9 ms)."""
+    """bfloat16 mixed precision (GPU). False on CPU, where bf16 is slower (a bf16 step of the tiny model took
+    20.0 ms against 12.9 ms in fp32)."""
 
     def problems(self):
         if self.learning_rate <= 0:

@@ -1,4 +1,4 @@
-"""Our records in the dataset formats TRL's trainers take (../stack.md Sec. 3, "Minimal code shapes")."""
+"""Our records in the dataset formats TRL's trainers take (prompt/completion for SFT, prompt/chosen/rejected for reward and DPO)."""
 
 from __future__ import annotations
 

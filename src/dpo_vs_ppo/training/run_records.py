@@ -67,7 +67,7 @@ def loaded_as_shards(*models) -> dict:
 
 def ranks_in_sync(trainer, model) -> bool:
     """Whether every process ends with the same weights (a checksum gathered from each): the proof that a
-    multi-process run trained one model, not unsynchronised copies (../stack.md Sec. 1). Under ZeRO-3 there
+    multi-process run trained one model, not unsynchronised copies (docs/training.md, "Distributed runs"). Under ZeRO-3 there
     is one copy, sharded, by construction: it is one model when its shards span every launched process."""
     import torch
 

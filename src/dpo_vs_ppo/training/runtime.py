@@ -26,7 +26,7 @@ def world_size() -> int:
     """Processes taking part, as accelerate sees them; refuses a launch it would silently split.
 
     Under torchrun or ``accelerate launch`` on CPU without ACCELERATE_USE_CPU=1, accelerate reports one
-    process per rank, and TRL's PPOTrainer then runs unsynchronised copies (../stack.md Sec. 1).
+    process per rank, and TRL's PPOTrainer then runs unsynchronised copies (docs/training.md, "Distributed runs").
     """
     from accelerate import PartialState
     from accelerate.utils import parse_flag_from_env
@@ -39,6 +39,6 @@ def world_size() -> int:
     seen = PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU")).num_processes
     if launched != seen:
         raise ConfigError("environment", "ACCELERATE_USE_CPU", f"launched with WORLD_SIZE={launched} but accelerate "
-                          f"sees {seen} process(es); on CPU set ACCELERATE_USE_CPU=1 (README, 'Distributed runs')")
+                          f"sees {seen} process(es); on CPU set ACCELERATE_USE_CPU=1 (docs/training.md, 'Distributed runs')")
     return seen
 
