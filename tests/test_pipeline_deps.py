@@ -1,63 +1,15 @@
 """dvc.yaml's code dependencies cannot drift: every in-package module a stage's command imports (walked
-statically, imports inside functions included) is covered by one of the stage's declared ``deps``, and the
-stage's ``params`` name only parts of experiment files the stages read (not the report's table specs)."""
+statically, imports inside functions included) is covered by one of the deps DVC resolves for the stage
+(templates and anchors expanded by DVC itself, so this checks code_deps' text rewriting too)."""
 
-import ast
 import shlex
 from functools import lru_cache
 from pathlib import Path
 
-import pytest
-
+from dpo_vs_ppo.code_deps import closure
 from conftest import REPO
 
 PACKAGE = REPO / "src" / "dpo_vs_ppo"
-
-
-def module_file(name: str) -> Path | None:
-    """The source file of in-package module ``name`` (dotted), or None for anything outside the package."""
-    if not name.startswith("dpo_vs_ppo"):
-        return None
-    base = REPO / "src" / Path(*name.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def imported_modules(path: Path) -> set[str]:
-    """Dotted names of every module ``path`` imports, anywhere in the file (relative imports resolved)."""
-    package = ".".join(path.relative_to(REPO / "src").with_suffix("").parts)
-    if path.name != "__init__.py":
-        package = package.rpartition(".")[0]
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")
-                base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
-            names.add(base)
-            names.update(f"{base}.{alias.name}" for alias in node.names)  # `from . import trl_bridge`
-    return names
-
-
-@lru_cache(maxsize=None)
-def closure(module: str) -> frozenset[Path]:
-    """Every in-package source file ``module`` needs, itself and its package __init__ files included."""
-    seen: set[Path] = set()
-    todo = [module]
-    while todo:
-        name = todo.pop()
-        parts = name.split(".")
-        for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__ too
-            path = module_file(".".join(parts[:i]))
-            if path is not None and path not in seen:
-                seen.add(path)
-                todo.extend(imported_modules(path))
-    return frozenset(seen)
 
 
 def stage_modules(cmd: str) -> list[str]:

@@ -3,6 +3,7 @@
     python -m dpo_vs_ppo.benchmarks.study_budget                 # whatever is stale in this checkout
     python -m dpo_vs_ppo.benchmarks.study_budget --force         # the whole study from scratch
     python -m dpo_vs_ppo.benchmarks.study_budget --smoke DIR     # the smoke profile in a fresh clone at DIR
+    python -m dpo_vs_ppo.benchmarks.study_budget --checks DIR    # `dvc status` and a bad config, in a clone at DIR
 
 Budgets (README, "Budgets"; docs/budgets.md): the tiny study within 30 min on 2 cores, the smoke profile within 3 min,
 and every tiny stage under 4 GiB. A stage's memory is the peak of the summed resident memory of the whole
@@ -22,6 +23,9 @@ from pathlib import Path
 
 BUDGET_S = {"tiny": 30 * 60, "smoke": 3 * 60}
 MEMORY_BUDGET_MIB = 4096
+#: Issue 17's targets for the quick checks (``--checks``): `dvc status`, and a bad config reported by `dvc repro`.
+STATUS_TARGET_S = 2.0
+BAD_CONFIG_TARGET_S = 2.0
 
 
 def tree_rss_mib(root: int) -> float:
@@ -94,12 +98,51 @@ def smoke_clone(target: Path) -> Path:
     return target
 
 
+def timed(command: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    return time.perf_counter() - start, done
+
+
+def quick_checks(root: Path) -> str:
+    """In the clone ``root``: `dvc status` (median of 3), then `dvc repro` with a bad smoke-profile value in
+    experiments/ppo_dialogue.yaml: its wall time, exit code, last line and the stages it started."""
+    status = sorted(timed(["dvc", "status", "-q"], root)[0] for _ in range(3))[1]
+    path = root / "experiments" / "ppo_dialogue.yaml"
+    original = path.read_text()
+    bad = original.replace("  smoke:\n", "  smoke:\n    rollout_batch_size: 18\n", 1)
+    if bad == original or "rollout_batch_size: 18" not in bad:
+        raise SystemExit("study_budget: could not plant the bad value (experiments/ppo_dialogue.yaml changed shape)")
+    path.write_text(bad)
+    try:
+        seconds, done = timed(["dvc", "repro"], root)
+    finally:
+        path.write_text(original)
+    output = (done.stdout + done.stderr).strip().splitlines()
+    started = [line.split("'")[1] for line in output if line.startswith("Running stage '")]
+    errors = [line for line in output if "config error" in line]
+    return "\n".join([
+        f"dvc status: {status:.2f} s (median of 3); target {STATUS_TARGET_S} s: "
+        f"{'met' if status <= STATUS_TARGET_S else 'MISSED'}",
+        f"bad config under dvc repro: exit {done.returncode} after {seconds:.2f} s; target {BAD_CONFIG_TARGET_S} s: "
+        f"{'met' if seconds <= BAD_CONFIG_TARGET_S else 'MISSED'}",
+        f"  stages started: {started}",
+        f"  error: {errors[0] if errors else output[-1] if output else '(none)'}"])
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("targets", nargs="*", help="stages to reproduce (default: the whole pipeline)")
     p.add_argument("--force", action="store_true", help="rerun every stage, cached or not")
     p.add_argument("--smoke", metavar="DIR", type=Path, help="clone HEAD to DIR (must not exist) and run the smoke profile")
+    p.add_argument("--checks", metavar="DIR", type=Path, help="clone HEAD to DIR (must not exist): time `dvc status` and "
+                   "a bad config under `dvc repro`")
     args = p.parse_args(argv)
+    if args.checks:
+        subprocess.run(["git", "clone", "--quiet", str(Path.cwd()), str(args.checks)], check=True)
+        print(quick_checks(args.checks))
+        return
     cwd, profile = (smoke_clone(args.smoke), "smoke") if args.smoke else (Path.cwd(), "tiny")
     command = ["dvc", "repro", *args.targets] + (["--force"] if args.force or args.smoke else [])
     rows, total, code = run_repro(command, cwd)
