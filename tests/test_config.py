@@ -9,7 +9,7 @@ import pytest
 
 from conftest import REPO
 from dpo_vs_ppo.config import ConfigError, load_params
-from dpo_vs_ppo.experiment import load_experiment
+from dpo_vs_ppo.experiment import experiment_files, load_experiment
 from dpo_vs_ppo.stages import table1 as table1_stage
 from dpo_vs_ppo.stages._cli import main_with_config_errors
 
@@ -115,7 +115,7 @@ def test_unknown_profile_and_wrong_stage(write_yaml):
 
 def test_repository_config_loads_under_every_profile():
     assert load_params(REPO / "params.yaml").profile == "tiny"
-    for path in sorted((REPO / "experiments").glob("*.yaml")):
+    for path in experiment_files(REPO / "experiments"):
         for profile in ("smoke", "tiny", "paper"):
             assert load_experiment(path, profile).profile == profile
 

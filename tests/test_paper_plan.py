@@ -10,6 +10,7 @@ import yaml
 
 from dpo_vs_ppo import paper_cost, plan
 from dpo_vs_ppo.launch import resolve
+from dpo_vs_ppo.experiment import experiment_files
 from conftest import REPO
 
 TRAINING = {"sft", "reward", "dpo", "ppo", "dpo_iter"}
@@ -85,19 +86,19 @@ def test_the_paper_plan_resolves_the_papers_hyperparameters(paper_plan):
     """Spot checks against the paper (App. A.1, A.2; Tables 3, 8, 11)."""
     def settings(name):
         return paper_cost.flatten(paper_plan[name]["settings"])
-    ppo = settings("ppo_saferlhf@ppo_dialogue-0")
+    ppo = settings("saferlhf/ppo_dialogue@0")
     assert (ppo["actor_learning_rate"], ppo["critic_learning_rate"], ppo["rollout_batch_size"],
             ppo["num_mini_batches"], ppo["response_length"], ppo["prompt_epochs"], ppo["kl_coef"]) == (
         1e-5, 5e-6, 512, 4, 256, 5.0, 0.1)
     assert ppo["whiten_advantages"] and ppo["ref_ema"]
-    code = next(s for n, s in paper_plan.items() if n.startswith("ppo_code@ppo_code-"))
+    code = next(s for n, s in paper_plan.items() if n.startswith("code/ppo_code@"))
     assert (code["settings"].response_length, code["settings"].prompt_epochs) == (1024, 16.0)
     baseline = next(s for n, s in paper_plan.items() if "ppo_code_baseline" in n)["settings"]
     assert (baseline.rollout_batch_size, baseline.whiten_advantages, baseline.ref_ema) == (64, False, False)
-    dpo = settings("dpo_saferlhf@dpo_dialogue-0")
+    dpo = settings("saferlhf/dpo_dialogue@0")
     assert (dpo["learning_rate"], dpo["beta"], dpo["epochs"]) == (1e-6, 0.1, 2)
-    assert settings("dpo_code@0")["epochs"] == 1  # PAPER: App. A.1, code trains one epoch
-    betas = {paper_cost.flatten(s["settings"])["beta"] for n, s in paper_plan.items() if n.startswith("dpo_hh@")}
+    assert settings("code/dpo_code@0")["epochs"] == 1  # PAPER: App. A.1, code trains one epoch
+    betas = {paper_cost.flatten(s["settings"])["beta"] for n, s in paper_plan.items() if n.startswith(("hh/dpo_dialogue@", "hh/dpo_beta"))}
     assert {0.05, 0.1, 0.2} <= betas  # Table 11
     assert {s["model"] for n, s in paper_plan.items() if n.startswith("models@")} == {
         "meta-llama/Llama-2-7b-hf", "codellama/CodeLlama-34b-hf"}
@@ -119,7 +120,7 @@ def _paper_overlay_of_chain(stem):
 def test_no_derived_experiment_loses_its_own_setting_to_its_bases_paper_overlay():
     """A base's paper overlay is applied after a derived file's settings: a derived file that changes a value
     its base's paper profile also sets must restate it for paper (dpo_code's 1 epoch once silently became 2)."""
-    for path in sorted((REPO / "experiments").glob("*.yaml")):
+    for path in experiment_files(REPO / "experiments"):
         raw = yaml.safe_load(path.read_text())
         if not raw or not raw.get("base"):
             continue
@@ -136,7 +137,7 @@ def test_at_tiny_scale_nothing_needs_accelerate_or_the_hub():
 
 
 def test_a_stage_costs_its_tokens_times_six_n_at_the_assumed_throughput(paper_plan):
-    sft = paper_plan["sft_alpaca"]
+    sft = paper_plan["dialogue/sft_alpaca"]
     s = paper_cost.flatten(sft["settings"])
     flops = 6 * 6.74e9 * 52_002 * s["epochs"] * s["max_length"]  # Alpaca's rows, trained on for its epochs
     assert sft["cost"].gpu_hours == pytest.approx(flops / (312e12 * 0.40) / 3600)

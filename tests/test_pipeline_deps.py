@@ -54,14 +54,6 @@ def test_every_stage_depends_on_every_module_its_command_imports():
     assert not problems, "\n".join(f"{k}: {v}" for k, v in problems.items())
 
 
-def test_the_committed_pipeline_is_what_code_deps_writes():
-    """`python -m dpo_vs_ppo.code_deps --write` leaves dvc.yaml unchanged (an import added anywhere shows here)."""
-    from dpo_vs_ppo.code_deps import rewrite
-
-    text = (REPO / "dvc.yaml").read_text(encoding="utf-8")
-    assert rewrite(text) == text, "run `python -m dpo_vs_ppo.code_deps --write`"
-
-
 def test_a_new_import_is_a_new_dep(tmp_path, monkeypatch):
     """The writer follows an import added inside a function: stages/table.py importing the sandbox makes
     the table stages depend on evaluation/."""

@@ -193,15 +193,37 @@ def test_one_training_overlay_reruns_only_its_run_its_evaluation_and_its_tables(
     try:
         path.write_text(original + "  beta: 0.2\n")
         stale = json.loads(run(["dvc", "status", "dvc.yaml", "--json"], smoke_copy))
-        assert set(stale) == {"dpo_saferlhf@dpo_filtered-0"}
+        assert set(stale) == {"saferlhf/dpo_filtered@0"}
         ran = set(re.findall(r"Running stage '([^']+)'", run(["dvc", "repro"], smoke_copy)))
         # Downstream stages rerun only where an input really changed (a smoke DPO of one warm-up step
         # leaves the weights as they were, so its evaluation may be skipped); nothing outside the branch runs.
-        assert "dpo_saferlhf@dpo_filtered-0" in ran and {"table2", "table6", "table13"} <= ran
-        assert ran <= {"dpo_saferlhf@dpo_filtered-0", "evaluate_saferlhf@dpo_filtered", "table2", "table6", "table13",
+        assert "saferlhf/dpo_filtered@0" in ran and {"table2", "table6", "table13"} <= ran
+        assert ran <= {"saferlhf/dpo_filtered@0", "evaluate/saferlhf/dpo_filtered", "table2", "table6", "table13",
                        "report"}
     finally:
         path.write_text(original)
+
+
+def test_an_ablation_added_as_the_readme_shows_is_exactly_its_branch_in_dvc_status(smoke_copy):
+    """The README's worked example (tests/test_pipeline.py holds the files): an overlay, a run-list entry and a
+    table row, then the generator; `dvc status` names the new run, its evaluation and its table, nothing else."""
+    from test_pipeline import ENTRY, OVERLAY, ROW
+
+    experiments = smoke_copy / "experiments"
+    runs, table = experiments / "runs.yaml", experiments / "table11.yaml"
+    originals = {path: path.read_text() for path in (runs, table, smoke_copy / "dvc.yaml")}
+    try:
+        (experiments / "ppo_hh_kl03.yaml").write_text(OVERLAY)
+        runs.write_text(originals[runs].replace("  hh/dpo_iter_1:\n", ENTRY + "  hh/dpo_iter_1:\n", 1))
+        table.write_text(originals[table].replace("    - {id: dpo_005,", ROW + "    - {id: dpo_005,", 1))
+        run(["python", "-m", "dpo_vs_ppo.pipeline", "--write"], smoke_copy)
+        stale = json.loads(run(["dvc", "status", "dvc.yaml", "--json"], smoke_copy))
+        assert set(stale) == {"validate", "hh/ppo_hh_kl03@0", "evaluate/hh/ppo_hh_kl03", "table11"}, stale
+    finally:
+        for path, text in originals.items():
+            path.write_text(text)
+        (experiments / "ppo_hh_kl03.yaml").unlink(missing_ok=True)
+    assert json.loads(run(["dvc", "status", "dvc.yaml", "--json"], smoke_copy)) == {}
 
 
 def test_a_ppo_stage_killed_under_dvc_repro_resumes_on_the_next_dvc_repro(smoke_copy):
@@ -214,8 +236,8 @@ def test_a_ppo_stage_killed_under_dvc_repro_resumes_on_the_next_dvc_repro(smoke_
     text = path.read_text()
     assert "    prompt_epochs: 1.0\n" in text  # the smoke overlay; more updates leave time to kill it mid-run
     path.write_text(text.replace("    prompt_epochs: 1.0\n", "    prompt_epochs: 40.0\n", 1))
-    saved = smoke_copy / ".resume/ppo_dialogue-s0/latest/fingerprint.txt"
-    stage = "ppo_saferlhf@ppo_dialogue-0"
+    saved = smoke_copy / ".resume/saferlhf-ppo_dialogue-s0/latest/fingerprint.txt"
+    stage = "saferlhf/ppo_dialogue@0"
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
     proc = subprocess.Popen(["dvc", "repro", "--single-item", stage], cwd=smoke_copy, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

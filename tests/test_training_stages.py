@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from dpo_vs_ppo import trl_bridge
-from dpo_vs_ppo.experiment import load_experiment
+from dpo_vs_ppo.experiment import experiment_files, load_experiment
 from dpo_vs_ppo.stages import ppo as ppo_stage
 from dpo_vs_ppo.stages import sft as sft_stage
 from conftest import REPO
@@ -75,7 +75,7 @@ def test_the_rollout_batch_must_split_over_processes():
 
 
 def test_every_training_experiment_resolves_in_every_profile():
-    for path in sorted((REPO / "experiments").glob("*.yaml")):
+    for path in experiment_files(REPO / "experiments"):
         stage = yaml.safe_load(path.read_text()).get("stage")
         for profile in ("smoke", "tiny", "paper"):
             load_experiment(path, profile)  # raises on any bad value, in any profile

@@ -21,7 +21,7 @@ def run_validate(root, tmp_path):
              "from dpo_vs_ppo.stages import validate\ntry:\n    main_with_config_errors(validate.main, sys.argv[1:])\n"
              "finally:\n    print('torch imported:', 'torch' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", probe, "--params", str(root / "params.yaml"), "--experiments",
-                           str(root / "experiments"), "--pipeline", str(root / "dvc.yaml"), "--out", str(out)],
+                           str(root / "experiments"), "--runs", str(root / "experiments" / "runs.yaml"), "--out", str(out)],
                           capture_output=True, text=True, cwd=root)
     assert "torch imported: False" in done.stdout, done.stdout
     return done, time.perf_counter() - start, out
@@ -30,8 +30,7 @@ def run_validate(root, tmp_path):
 def copy_config(tmp_path):
     root = tmp_path / "repo"
     shutil.copytree(REPO / "experiments", root / "experiments")
-    for name in ("params.yaml", "dvc.yaml"):
-        shutil.copy(REPO / name, root / name)
+    shutil.copy(REPO / "params.yaml", root / "params.yaml")
     return root
 
 

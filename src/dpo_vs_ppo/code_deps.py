@@ -1,7 +1,5 @@
-"""The code each ``dvc.yaml`` stage depends on, computed from its imports, so the declared deps cannot drift.
-
-    python -m dpo_vs_ppo.code_deps --check     # exit 1 and name the stages whose code deps are not what they import
-    python -m dpo_vs_ppo.code_deps --write     # rewrite those lines of dvc.yaml
+"""The code each ``dvc.yaml`` stage depends on, computed from its imports, so the declared deps cannot drift
+(``pipeline.py`` writes them; tests/test_pipeline_deps.py checks them against DVC's reading of dvc.yaml).
 
 A stage's code is every in-package module its command runs with ``python -m`` imports, transitively, imports
 inside functions included (stages import torch and TRL only after their config check). They are declared as
@@ -13,10 +11,7 @@ entries of each stage's ``deps`` are rewritten; data, checkpoints and experiment
 
 from __future__ import annotations
 
-import argparse
 import ast
-import re
-import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -81,70 +76,3 @@ def declared(modules: list[str]) -> list[str]:
         target = path if folder.replace(".", "") in FILE_LEVEL else path.parent
         entries.add(target.relative_to(SRC.parent).as_posix())
     return sorted(entries)
-
-
-STAGE = re.compile(r"^  (\w+):\s*$")
-ITEM = re.compile(r"^(\s*)- (\S+)\s*$")
-
-
-def rewrite(text: str) -> str:
-    """``dvc.yaml`` with each stage's ``src/`` deps replaced by :func:`declared` for its command's modules."""
-    lines, out, block = text.split("\n"), [], []
-
-    def flush():
-        out.extend(_rewrite_block(block))
-        block.clear()
-    for line in lines:
-        if STAGE.match(line):
-            flush()
-        block.append(line)
-    flush()
-    return "\n".join(out)
-
-
-def _rewrite_block(block: list[str]) -> list[str]:
-    text = "\n".join(block)
-    modules = re.findall(r"-m (dpo_vs_ppo[\w.]*)", text)
-    if "${launch_" in text:  # dvc.yaml's launch_<family> vars start the stage through the launcher
-        modules.append("dpo_vs_ppo.launch")
-    if not modules or not any(re.match(r"^\s*deps:(\s*&\w+)?\s*$", line) for line in block):
-        return list(block)
-    out, in_deps, indent = [], False, ""
-    for line in block:
-        item = ITEM.match(line)
-        if re.match(r"^\s*deps:(\s*&\w+)?\s*$", line):
-            in_deps = True
-            out.append(line)
-            continue
-        if in_deps and item:
-            indent = item.group(1)
-            if not item.group(2).startswith("src/"):
-                out.append(line)
-            continue
-        if in_deps:  # the list ended: the code entries go after the other deps
-            out.extend(f"{indent}- {entry}" for entry in declared(modules))
-            in_deps = False
-        out.append(line)
-    return out
-
-
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--pipeline", default="dvc.yaml", metavar="YAML", help="the pipeline file (default: dvc.yaml)")
-    mode = p.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--check", action="store_true", help="exit 1 if any stage's code deps differ")
-    mode.add_argument("--write", action="store_true", help="rewrite the stages' code deps in place")
-    args = p.parse_args(argv)
-    path = Path(args.pipeline)
-    text = path.read_text(encoding="utf-8")
-    wanted = rewrite(text)
-    if args.write:
-        path.write_text(wanted, encoding="utf-8")
-        print(f"code_deps: {path} {'rewritten' if wanted != text else 'already up to date'}")
-    elif wanted != text:
-        sys.exit(f"code_deps: {path}'s code deps differ from what its stages import; "
-                 f"run `python -m dpo_vs_ppo.code_deps --write`")
-
-
-if __name__ == "__main__":
-    main()

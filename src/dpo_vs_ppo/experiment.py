@@ -143,6 +143,15 @@ class Experiment:
     """The files read, leaf first (the experiment, then its bases)."""
 
 
+#: The run list (pipeline_runs.py) sits beside the experiment files but is not one.
+RUN_LIST = "runs.yaml"
+
+
+def experiment_files(folder: str | Path) -> list[Path]:
+    """Every experiment file in ``folder`` (sorted), the run list left out."""
+    return sorted(p for p in Path(folder).glob("*.yaml") if p.name != RUN_LIST)
+
+
 def load_experiment(path: str | Path, profile: str, stage: str | None = None) -> Experiment:
     """Resolve ``path`` (bases, then the ``profile`` overlay) into a checked :class:`Experiment`.
 

@@ -2,7 +2,7 @@
 
     python -m dpo_vs_ppo.plan --profile paper            # every stage: how it starts, its model, GPU-hours
     python -m dpo_vs_ppo.plan --profile paper --tables   # per paper result: GPUs, GPU-hours, wall days
-    python -m dpo_vs_ppo.plan --profile paper --stage ppo_code@ppo_code-0   # one stage, settings in full
+    python -m dpo_vs_ppo.plan --profile paper --stage code/ppo_code@0   # one stage, settings in full
 
 The one command that runs the paper profile is ``dvc exp run -S profile=paper`` (on a GPU cluster with
 hub access). This module reads the same ``dvc.yaml`` through DVC, resolves each training command with
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", choices=("smoke", "tiny", "paper"), default="paper", help="default: paper")
     p.add_argument("--tables", action="store_true", help="per paper result: GPUs, GPU-hours and wall time")
-    p.add_argument("--stage", help="one stage (dvc.yaml address, e.g. dpo_code@0): its command and settings in full")
+    p.add_argument("--stage", help="one stage (dvc.yaml address, e.g. code/dpo_code@0): its command and settings in full")
     p.add_argument("--json", action="store_true", help="the whole plan as JSON")
     args = p.parse_args(argv)
     plan = build_plan(args.profile)

@@ -6,19 +6,19 @@ depends on its output, which is the same file whenever everything is valid: a pa
 downstream. The stages check their own file again before importing torch (``python -m`` on its own).
 
 Checked: each file's keys, types and ranges at smoke, tiny and paper (``experiment.load_experiment``), the
-seed lists of params.yaml, and the PPO batch arithmetic at the number of processes each profile launches:
-one at smoke and tiny; at paper, the family's accelerate config named by ``dvc.yaml``'s launch commands.
+seed lists of params.yaml, the run list (``pipeline_runs.py``), and the PPO batch arithmetic at the number of
+processes each profile launches: one at smoke and tiny; at paper, the family's accelerate config (``pipeline.LAUNCH``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from ..config import PROFILES, ConfigError, load_params
-from ..experiment import Experiment, load_experiment
-from ..launch import accelerate_config, option_value
+from ..experiment import Experiment, experiment_files, load_experiment
+from ..launch import accelerate_config
+from ..pipeline import LAUNCH
+from ..pipeline_runs import load_runs
 from ..records import write_json
 from ._cli import main_with_config_errors, parser
 
@@ -27,18 +27,9 @@ from ._cli import main_with_config_errors, parser
 VALID = {"valid": True}
 
 
-def paper_world_sizes(pipeline: str | Path) -> dict[str, int]:
-    """family -> processes at the paper profile, from dvc.yaml's ``launch_<family>`` commands."""
-    data = yaml.safe_load(Path(pipeline).read_text(encoding="utf-8")) or {}
-    commands = {k: v for entry in data.get("vars", []) if isinstance(entry, dict) for k, v in entry.items()}
-    sizes = {}
-    for name, command in commands.items():
-        config = option_value(str(command).split(), "--paper-config")
-        if name.startswith("launch_") and config:
-            sizes[name.removeprefix("launch_")] = int(accelerate_config(config)["num_processes"])
-    if not sizes:
-        raise ConfigError(pipeline, "vars", "no launch_<family> command with --paper-config")
-    return sizes
+def paper_world_sizes() -> dict[str, int]:
+    """family -> processes at the paper profile: ``num_processes`` of the family's accelerate config."""
+    return {family: int(accelerate_config(config)["num_processes"]) for family, config in LAUNCH.items()}
 
 
 def family(exp: Experiment) -> str:
@@ -55,11 +46,12 @@ def check_arithmetic(exp: Experiment, worlds: dict[str, int]) -> None:
         raise ConfigError(exp.files[0], "settings.rollout_batch_size", f"{problem} (at profile {exp.profile})")
 
 
-def validate(params: str, experiments: str, pipeline: str) -> int:
+def validate(params: str, experiments: str, runs: str) -> int:
     """Check everything; return how many experiment files were read. Raises ConfigError at the first fault."""
     load_params(params)
-    worlds = paper_world_sizes(pipeline)
-    files = sorted(Path(experiments).glob("*.yaml"))
+    load_runs(runs)
+    worlds = paper_world_sizes()
+    files = experiment_files(experiments)
     if not files:
         raise ConfigError(experiments, "", "no experiment files")
     for path in files:
@@ -71,13 +63,12 @@ def validate(params: str, experiments: str, pipeline: str) -> int:
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
     p.add_argument("--experiments", required=True, metavar="DIR", help="the experiment files: experiments/")
-    p.add_argument("--pipeline", required=True, metavar="YAML", help="dvc.yaml (its launch commands name the paper "
-                   "profile's accelerate configs)")
+    p.add_argument("--runs", required=True, metavar="YAML", help="the run list: experiments/runs.yaml")
     p.add_argument("--out", required=True, metavar="JSON", help=f"written as {VALID} when everything is valid")
     args = p.parse_args(argv)
-    count = validate(args.params, args.experiments, args.pipeline)
+    count = validate(args.params, args.experiments, args.runs)
     write_json(args.out, VALID)
-    print(f"validate: params and {count} experiment files valid at {', '.join(PROFILES)}")
+    print(f"validate: params, the run list and {count} experiment files valid at {', '.join(PROFILES)}")
 
 
 if __name__ == "__main__":

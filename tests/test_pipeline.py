@@ -1,0 +1,88 @@
+"""dvc.yaml is written from the run list (experiments/runs.yaml) and the table files: the committed file is
+what they give, a bad run list is one config error, and an ablation is an overlay file, one run-list entry
+and one table row (the README's worked example), which adds exactly its stages and changes only its table."""
+
+import shutil
+
+import pytest
+import yaml
+
+from dpo_vs_ppo.config import ConfigError
+from dpo_vs_ppo.pipeline import render
+from dpo_vs_ppo.pipeline_runs import load_runs
+from conftest import REPO
+
+#: The README's worked example ("Adding an ablation"): PPO with kl_coef 0.3 on the HH-schema task, in Table 11.
+OVERLAY = """base: ppo_hh
+title: "PPO on the HH-RLHF-schema task, beta 0.3"
+paper_ref: "Appendix C.2, Table 11 (not in the paper's grid)"
+settings:
+  kl_coef: 0.3
+"""
+ENTRY = """  hh/ppo_hh_kl03:
+    {stage: ppo, experiment: ppo_hh_kl03, seeds: ablation_seeds, prompts: [pairs_hh_train], policy: hh/sft_hh,
+     reward: hh/reward, evaluate: {hh: ablation_seeds}}
+"""
+ROW = "    - {id: ppo_03, run: hh/ppo_hh_kl03, file: eval.json, metrics: [reward_mean]}\n"
+
+
+def test_the_committed_dvc_yaml_is_what_the_run_list_gives(monkeypatch):
+    monkeypatch.chdir(REPO)
+    assert (REPO / "dvc.yaml").read_text(encoding="utf-8") == render(), \
+        "dvc.yaml is stale: run `python -m dpo_vs_ppo.pipeline --write`"
+
+
+def copy_experiments(tmp_path, monkeypatch):
+    shutil.copytree(REPO / "experiments", tmp_path / "experiments")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "experiments"
+
+
+def test_an_ablation_is_one_overlay_one_entry_and_one_row(tmp_path, monkeypatch):
+    experiments = copy_experiments(tmp_path, monkeypatch)
+    before = yaml.safe_load(render())["stages"]
+    (experiments / "ppo_hh_kl03.yaml").write_text(OVERLAY)
+    runs = experiments / "runs.yaml"
+    text = runs.read_text()
+    runs.write_text(text.replace("  hh/dpo_iter_1:\n", ENTRY + "  hh/dpo_iter_1:\n", 1))
+    table = experiments / "table11.yaml"
+    table.write_text(table.read_text().replace("    - {id: dpo_005,", ROW + "    - {id: dpo_005,", 1))
+    after = yaml.safe_load(render())["stages"]
+    assert set(after) - set(before) == {"hh/ppo_hh_kl03", "evaluate/hh/ppo_hh_kl03"}
+    assert not set(before) - set(after)
+    assert {name for name in before if before[name] != after[name]} == {"table11"}
+    assert "results/hh/ppo_hh_kl03" in after["table11"]["deps"]
+    trained = after["hh/ppo_hh_kl03"]
+    assert trained["foreach"] == "${ablation_seeds}"
+    assert "--experiment experiments/ppo_hh_kl03.yaml" in trained["do"]["cmd"]
+    assert trained["do"]["params"][1:] == [{"experiments/ppo_dialogue.yaml": ["stage", "settings", "profiles"]},
+                                           {"experiments/ppo_hh.yaml": ["base", "settings", "profiles"]},
+                                           {"experiments/ppo_hh_kl03.yaml": ["base", "settings"]}]
+
+
+@pytest.mark.parametrize("change, words", [
+    (("policy: saferlhf/dpo_iter_1,", "policy: saferlhf/dpo_iter_9,"),
+     "'saferlhf/dpo_iter_9' is not a run listed before this one"),
+    (("experiment: ppo_hh_kl0,", "experiment: ppo_hh_kl00,"), "no experiment file"),
+    (("experiment: ppo_hh_kl0,", "experiment: dpo_dialogue,"), "is not a ppo experiment"),
+    (("{stage: ppo, experiment: ppo_hh_kl0, seeds: ablation_seeds,", "{stage: ppo, experiment: ppo_hh_kl0, seeds: all,"),
+     "seeds one of"),
+    (("{hh: ablation_seeds}}\n  hh/ppo_hh_kl005", "{hh: seeds}}\n  hh/ppo_hh_kl005"), "evaluated over the same list"),
+])
+def test_a_bad_run_list_is_one_config_error(tmp_path, monkeypatch, change, words):
+    experiments = copy_experiments(tmp_path, monkeypatch)
+    runs = experiments / "runs.yaml"
+    text = runs.read_text()
+    assert change[0] in text, change[0]
+    runs.write_text(text.replace(change[0], change[1], 1))
+    with pytest.raises(ConfigError, match="runs.yaml") as err:
+        load_runs(runs)
+    assert words in str(err.value)
+
+
+def test_seeded_inputs_follow_the_seed_and_shared_ones_do_not(monkeypatch):
+    monkeypatch.chdir(REPO)
+    stages = yaml.safe_load(render())["stages"]
+    second_round = stages["saferlhf/dpo_iter_2"]["do"]["cmd"]
+    assert "--policy artifacts/checkpoints/saferlhf/dpo_iter_1/s${item}" in second_round
+    assert "--reward artifacts/checkpoints/saferlhf/reward " in second_round
