@@ -178,7 +178,8 @@ def test_changing_one_experiment_reruns_only_its_branch(smoke_copy):
     try:
         path.write_text(original.replace("  beta: 0.1\n", "  beta: 0.2\n"))
         stale = run(["dvc", "status", "dvc.yaml", "--json"], smoke_copy)
-        assert set(json.loads(stale)) == {"figure1"}  # the report follows once figure1's outputs change
+        # validate reads every experiment file; its output stays the same, so it reruns nothing downstream.
+        assert set(json.loads(stale)) == {"validate", "figure1"}  # the report follows once figure1's outputs change
         ran = run(["dvc", "repro"], smoke_copy)
         assert "Running stage 'figure1'" in ran and "Running stage 'report'" in ran
         assert "Running stage 'table1'" not in ran
@@ -193,8 +194,8 @@ def test_one_training_overlay_reruns_only_its_run_its_evaluation_and_its_tables(
     try:
         path.write_text(original + "  beta: 0.2\n")
         stale = json.loads(run(["dvc", "status", "dvc.yaml", "--json"], smoke_copy))
-        assert set(stale) == {"saferlhf/dpo_filtered@0"}
-        ran = set(re.findall(r"Running stage '([^']+)'", run(["dvc", "repro"], smoke_copy)))
+        assert set(stale) == {"validate", "saferlhf/dpo_filtered@0"}
+        ran = set(re.findall(r"Running stage '([^']+)'", run(["dvc", "repro"], smoke_copy))) - {"validate"}
         # Downstream stages rerun only where an input really changed (a smoke DPO of one warm-up step
         # leaves the weights as they were, so its evaluation may be skipped); nothing outside the branch runs.
         assert "saferlhf/dpo_filtered@0" in ran and {"table2", "table6", "table13"} <= ran
@@ -202,6 +203,26 @@ def test_one_training_overlay_reruns_only_its_run_its_evaluation_and_its_tables(
                        "report"}
     finally:
         path.write_text(original)
+
+
+def test_a_bad_config_stops_dvc_repro_at_validate_before_any_output_is_removed(smoke_copy):
+    path = smoke_copy / "experiments/ppo_dialogue.yaml"
+    original = path.read_text()
+    kept = smoke_copy / "results/saferlhf/ppo_dialogue/s0/metrics.json"
+    try:
+        path.write_text(original.replace("  smoke:\n", "  smoke:\n    rollout_batch_size: 18\n", 1))
+        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+        done = subprocess.run(["dvc", "repro"], cwd=smoke_copy, env=env, capture_output=True, text=True)
+        output = done.stdout + done.stderr
+        assert done.returncode != 0
+        assert re.findall(r"Running stage '([^']+)'", output) == ["validate"], output
+        errors = [line for line in output.splitlines() if line.startswith("config error:")]
+        assert len(errors) == 1 and "ppo_dialogue.yaml: settings.num_mini_batches:" in errors[0], output
+        assert "(at profile smoke)" in errors[0] and kept.is_file()
+    finally:
+        path.write_text(original)
+    run(["dvc", "repro"], smoke_copy)  # validate again; nothing downstream reruns
+    assert json.loads(run(["dvc", "status", "dvc.yaml", "--json"], smoke_copy)) == {}
 
 
 def test_an_ablation_added_as_the_readme_shows_is_exactly_its_branch_in_dvc_status(smoke_copy):

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import REPO
 from dpo_vs_ppo.experiment import ClaimSpec
+from dpo_vs_ppo.report.student_t import t_cdf, t_quantile
 from dpo_vs_ppo.report.verdicts import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, judge, t_interval
 from dpo_vs_ppo.stages import report as report_stage
 from dpo_vs_ppo.stages._cli import main_with_config_errors
@@ -18,6 +19,26 @@ def test_t_interval_matches_the_t_table():
     ci = t_interval([1.0, 2.0, 3.0], 0.95)
     assert ci.mean == 2.0 and ci.high - 2.0 == pytest.approx(4.3027 / math.sqrt(3), rel=1e-4)
     assert t_interval([5.0], 0.95).low == -math.inf
+
+
+@pytest.mark.parametrize("df", [1, 2])
+@pytest.mark.parametrize("p", [0.55, 0.75, 0.9, 0.95, 0.975, 0.995, 0.9995, 0.3, 0.025])
+def test_t_quantile_matches_the_closed_forms(p, df):
+    # df 1 is the Cauchy distribution: tan(pi (p - 1/2)); df 2: (2p - 1) / sqrt(2 p (1 - p)).
+    exact = math.tan(math.pi * (p - 0.5)) if df == 1 else (2 * p - 1) / math.sqrt(2 * p * (1 - p))
+    assert t_quantile(p, df) == pytest.approx(exact, rel=1e-9)
+
+
+@pytest.mark.parametrize("df, p, table", [(4, 0.975, 2.776), (9, 0.975, 2.262), (29, 0.975, 2.045),
+                                          (5, 0.95, 2.015), (10, 0.995, 3.169), (120, 0.975, 1.980)])
+def test_t_quantile_matches_a_printed_t_table(df, p, table):
+    assert t_quantile(p, df) == pytest.approx(table, abs=6e-4)
+
+
+def test_t_cdf_inverts_the_quantile_and_is_monotone():
+    grid = [t_quantile(p / 100, 7) for p in range(1, 100)]
+    assert all(a < b for a, b in zip(grid, grid[1:]))
+    assert all(t_cdf(t, 7) == pytest.approx(p / 100, abs=1e-10) for p, t in zip(range(1, 100), grid))
 
 
 def test_t_interval_covers_at_its_level(rng=np.random.default_rng(0)):
@@ -99,6 +120,16 @@ def test_report_renders_from_fixture_metrics(tmp_path):
     assert results["experiments"]["figure1"]["verdicts"]["ppo_keeps_ood_mass_below_dpo"]["verdict"] == NOT_REPRODUCED
     png = (tmp_path / "reports/figure1_heatmaps.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
+
+
+def test_the_verdict_counts_match_the_report_and_sum_per_result(tmp_path):
+    """reports/verdicts.json, the small metrics file `dvc exp show` prints: the README's counts, by result."""
+    report_stage.main(fixture_results(tmp_path) + ["--verdicts", str(tmp_path / "verdicts.json")])
+    counts = json.loads((tmp_path / "verdicts.json").read_text())
+    assert counts["all"] == {"reproduced": 8, "not_reproduced": 1, "inconclusive": 1}
+    assert set(counts) == {"all", "table1", "figure1"}
+    for key in counts["all"]:
+        assert counts["table1"][key] + counts["figure1"][key] == counts["all"][key]
 
 
 def test_report_is_deterministic(tmp_path):

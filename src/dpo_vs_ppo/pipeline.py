@@ -170,11 +170,11 @@ def report(runs: RunList, experiments: str, tables: dict[str, dict]) -> dict:
             deps += [p for entry in tables.get(section, {}).get("plots", []) for p in entry]
         plots += [{f"reports/{f['file']}": UNCACHED} for f in (data.get("report") or {}).get("figures") or []]
     deps += ["results/table1/run.json", "results/figure1/panels.json"]
-    cmd.append("--out reports")
+    cmd.append("--out reports --verdicts reports/verdicts.json")
     params = ["profile", "seeds", "ablation_seeds", "confidence_level",
               *({f"{experiments}/{s}.yaml": ["title", "paper_ref", "report"]} for s in runs.report)]
     body = stage(cmd, ["dpo_vs_ppo.stages.report"], deps, params,
-                 [{"reports/README.md": UNCACHED}, {"reports/results.json": UNCACHED}])
+                 [{"reports/README.md": UNCACHED}, {"reports/results.json": UNCACHED}], ["reports/verdicts.json"])
     body["plots"] = plots
     return body
 

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 #: Packages whose versions every run records (read from metadata: importing trl costs seconds).
 RECORDED_PACKAGES = ("dpo-vs-ppo", "numpy", "torch", "trl", "transformers", "datasets", "accelerate",
-                     "dvc", "seaborn", "matplotlib", "scipy")
+                     "dvc", "seaborn", "matplotlib")
 
 
 _UMASK = os.umask(0)

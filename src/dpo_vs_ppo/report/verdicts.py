@@ -7,9 +7,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from scipy import stats
-
 from ..experiment import ClaimSpec
+from .student_t import t_quantile
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
 
@@ -31,7 +30,7 @@ def t_interval(values: list[float], level: float) -> Interval:
     if n < 2:
         return Interval(mean, -math.inf, math.inf, n)
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = stats.t.ppf((1 + level) / 2, n - 1) * sd / math.sqrt(n)
+    half = t_quantile((1 + level) / 2, n - 1) * sd / math.sqrt(n)
     return Interval(mean, mean - half, mean + half, n)
 
 

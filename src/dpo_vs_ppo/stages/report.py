@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="an experiment file and its results folder ('-' for a result not run at this scale: the paper's "
                         "numbers only); repeat once per experiment, in report order")
     p.add_argument("--out", required=True, metavar="DIR", help="report folder (reports/)")
+    p.add_argument("--verdicts", metavar="JSON", help="where to write the verdict counts, overall and per result: a "
+                   "DVC metrics file small enough for `dvc exp show` to print (README, 'Review in pull requests')")
     args = p.parse_args(argv)
     params = load_params(args.params)
     loaded = []
@@ -65,7 +67,18 @@ def main(argv: list[str] | None = None) -> None:
     write_json(out / "results.json", {"profile": params.profile, "seeds": list(params.seeds), "versions": versions,
                                       "experiments": summary})
     counts = [v.verdict for _, _, vs in sections for v in vs]
+    if args.verdicts:
+        write_json(args.verdicts, verdict_counts(sections))
     print(f"report: {out / 'README.md'}: " + ", ".join(f"{counts.count(k)} {k}" for k in ("reproduced", "not reproduced", "inconclusive")))
+
+
+def verdict_counts(sections) -> dict:
+    """{"all": counts, <experiment id>: counts} with counts {reproduced, not_reproduced, inconclusive}."""
+    def count(verdicts):
+        return {k.replace(" ", "_"): sum(v.verdict == k for v in verdicts)
+                for k in ("reproduced", "not reproduced", "inconclusive")}
+    every = [v for _, _, vs in sections for v in vs]
+    return {"all": count(every), **{exp.id: count(vs) for exp, _, vs in sections if vs}}
 
 
 if __name__ == "__main__":
