@@ -91,6 +91,26 @@ def test_prepare_stage_reports_a_bad_row_in_one_line(tmp_path, repo, capsys):
     assert not (tmp_path / "m.json").exists()
 
 
+def test_a_bad_row_in_a_later_file_leaves_no_half_written_output_folder(tmp_path, repo, capsys):
+    """prepare writes into a staging folder renamed into place at the end: apps_train.jsonl was written
+    before apps_test.jsonl failed, and neither it nor the staging folder is left; an earlier output stays."""
+    synthetic = tmp_path / "synthetic"
+    (synthetic / "apps").mkdir(parents=True)
+    (synthetic / "apps/train.jsonl").write_text(json.dumps(apps_row(0)) + "\n")
+    (synthetic / "apps/test.jsonl").write_text(json.dumps(_replace(apps_row(1), input_output="{not json")) + "\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "earlier.jsonl").write_text("kept\n")
+    argv = ["--params", str(repo / "params.yaml"), "--experiment", str(repo / "experiments/data_code.yaml"),
+            "--synthetic-dir", str(synthetic), "--out", str(out), "--metrics", str(tmp_path / "m.json"),
+            "--run-info", str(tmp_path / "r.json")]
+    with pytest.raises(SystemExit) as stop:
+        prepare.main_with_config_errors(prepare.main, argv)
+    assert stop.value.code == 3 and "[test] row 1" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["earlier.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "synthetic"]  # no staging folder left behind
+
+
 def _prepare_code(tmp_path, repo, write_split) -> int:
     """Run prepare on a synthetic APPS folder whose files ``write_split(folder)`` wrote; its exit code."""
     synthetic = tmp_path / "synthetic"
@@ -116,3 +136,16 @@ def test_a_truncated_json_line_is_a_one_line_data_error_naming_the_line(tmp_path
     code = _prepare_code(tmp_path, repo, lambda folder: [(folder / f"{s}.jsonl").write_text(rows) for s in ("train", "test")])
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert code == 3 and line.startswith("data error: codeparrot/apps [train]: train.jsonl line 2 is not valid JSON (")
+
+
+def test_a_truncated_record_line_is_a_data_error_naming_file_and_line(tmp_path):
+    from dpo_vs_ppo.data.records import PreferencePair, read_records
+
+    good = json.dumps({"prompt": "p", "chosen": "a", "rejected": "b", "source": "s", "rule": "r"})
+    path = tmp_path / "pairs_train.jsonl"
+    path.write_text(good + "\n" + good[:25] + "\n")
+    with pytest.raises(DataError, match=r"pairs_train.jsonl \[PreferencePair\] row 2: malformed record"):
+        read_records(path, PreferencePair)
+    path.write_text(good.replace('"rule": "r"', '"rules": "r"') + "\n")
+    with pytest.raises(DataError, match=r"row 1: malformed record: .*rules"):
+        read_records(path, PreferencePair)

@@ -174,3 +174,15 @@ def test_missing_metric_is_a_clear_error_before_drawing(tmp_path, capsys):
     assert stop.value.code == 2
     assert "metric 'theorem_4_1.fraction_strict' not found" in capsys.readouterr().err
     assert not (tmp_path / "reports").exists()
+
+
+def test_a_truncated_metrics_file_is_one_data_error_line(tmp_path, capsys):
+    """A half-written JSON file (a stage killed mid-write before writes were atomic) is exit 3 and one line."""
+    args = fixture_results(tmp_path)
+    metrics = tmp_path / "results/table1/metrics.json"
+    metrics.write_text(metrics.read_text()[:40])
+    with pytest.raises(SystemExit) as stop:
+        main_with_config_errors(report_stage.main, args)
+    err = capsys.readouterr().err.strip()
+    assert stop.value.code == 3 and len(err.splitlines()) == 1, err
+    assert err.startswith("data error: metrics.json [json] row 1: not valid JSON"), err

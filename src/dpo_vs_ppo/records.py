@@ -6,8 +6,10 @@ import csv
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from importlib import metadata
 from pathlib import Path
@@ -38,6 +40,22 @@ def _atomic_write(path: str | Path, write) -> None:
         raise
 
 
+@contextmanager
+def staged_folder(path: str | Path):
+    """Yield a temporary folder beside ``path``; when the block ends without an error, it replaces ``path``.
+    A stage that fails half-way (a bad row in the third dataset) leaves no half-written output folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        yield staging
+        os.chmod(staging, 0o777 & ~_UMASK)  # mkdtemp makes it 0700; the folder it replaces had the umask's mode
+        shutil.rmtree(path, ignore_errors=True)
+        staging.rename(path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def write_json(path: str | Path, obj: Any) -> None:
     """Atomically write ``obj`` as indented JSON (dataclasses become dicts)."""
     _atomic_write(path, lambda h: (json.dump(to_plain(obj), h, indent=2, ensure_ascii=False), h.write("\n")))
@@ -58,8 +76,13 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 def read_json(path: str | Path) -> Any:
-    """Read a JSON file."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """Read a JSON file; a malformed one (e.g. truncated) is a DataError naming it, not a traceback."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        from .data.records import DataError
+
+        raise DataError(Path(path).name, "json", err.lineno, f"not valid JSON ({err.msg}, column {err.colno})") from None
 
 
 def to_plain(obj: Any) -> Any:

@@ -135,6 +135,15 @@ def record_from_plain(cls: type, row: dict):
 
 
 def read_records(path, cls: type) -> list:
-    """Records of type ``cls`` from a JSON Lines file that a prepare stage wrote."""
+    """Records of type ``cls`` from a JSON Lines file that a prepare stage wrote; a malformed line (a
+    truncated one included) is a DataError naming the file and line, not a traceback."""
+    records = []
     with Path(path).open(encoding="utf-8") as handle:
-        return [record_from_plain(cls, json.loads(line)) for line in handle if line.strip()]
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(record_from_plain(cls, json.loads(line)))
+            except (ValueError, KeyError, TypeError) as err:
+                raise DataError(Path(path).name, cls.__name__, number, f"malformed record: {err}") from None
+    return records

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from pathlib import Path
 
 from tqdm import tqdm
 
@@ -19,7 +18,7 @@ from ..data import code_sources, dialogue_sources
 from ..data.hub import load_split, local_root_for
 from ..data.local_repo import write_jsonl
 from ..data.records import SkipCounter
-from ..records import provenance, to_plain, write_json
+from ..records import provenance, staged_folder, to_plain, write_json
 from ._cli import add_record_arguments, load_kinds, main_with_config_errors, parser
 
 #: output file -> (source field in the settings, split, converter), per kind of data file.
@@ -60,17 +59,18 @@ def main(argv: list[str] | None = None) -> None:
         p.error(str(err))
 
     start, loaded, metrics = time.perf_counter(), {}, {}
-    for name, (field, split, convert) in tqdm(OUTPUTS[exp.stage].items(), desc=f"prepare {exp.stage}", unit="file"):
-        source = getattr(cfg, field)
-        if (field, split) not in loaded:
-            try:
-                loaded[(field, split)] = load_split(source, split, root)
-            except FileNotFoundError as err:
-                p.error(str(err))
-        counter = SkipCounter(f"{source.id}{'/' + source.data_dir if source.data_dir else ''}", split)
-        records = list(convert(loaded[(field, split)], split, counter, cfg.max_rows_per_split))
-        write_jsonl(Path(args.out) / f"{name}.jsonl", (to_plain(r) for r in records))
-        metrics[name] = {**counter.as_metrics(), **describe(records)}
+    with staged_folder(args.out) as out:  # a bad row in any file leaves no half-written folder
+        for name, (field, split, convert) in tqdm(OUTPUTS[exp.stage].items(), desc=f"prepare {exp.stage}", unit="file"):
+            source = getattr(cfg, field)
+            if (field, split) not in loaded:
+                try:
+                    loaded[(field, split)] = load_split(source, split, root)
+                except FileNotFoundError as err:
+                    p.error(str(err))
+            counter = SkipCounter(f"{source.id}{'/' + source.data_dir if source.data_dir else ''}", split)
+            records = list(convert(loaded[(field, split)], split, counter, cfg.max_rows_per_split))
+            write_jsonl(out / f"{name}.jsonl", (to_plain(r) for r in records))
+            metrics[name] = {**counter.as_metrics(), **describe(records)}
     write_json(args.metrics, {"origin": cfg.origin, "files": metrics})
     write_json(args.run_info, provenance(params, exp, time.perf_counter() - start))
     print(f"prepare: {exp.stage} from {cfg.origin}: " + ", ".join(f"{k} {v['kept']}" for k, v in metrics.items()))

@@ -11,7 +11,7 @@ import time
 
 from ..data.code_task_corpora import write_code_task
 from ..data.safe_dialogue_corpora import write_safe_dialogue
-from ..records import provenance, write_json
+from ..records import provenance, staged_folder, write_json
 from ._cli import add_record_arguments, load_kinds, main_with_config_errors, parser
 
 WRITERS = {"data_dialogue": write_safe_dialogue, "data_code": write_code_task}
@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     params, exp = load_kinds(args.params, args.experiment, tuple(WRITERS))
 
     start = time.perf_counter()
-    summary = WRITERS[exp.stage](exp.settings.synthetic, args.out)
+    with staged_folder(args.out) as out:
+        summary = WRITERS[exp.stage](exp.settings.synthetic, str(out))
     seconds = time.perf_counter() - start
     write_json(args.metrics, summary)
     write_json(args.run_info, provenance(params, exp, seconds))
