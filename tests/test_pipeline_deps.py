@@ -82,3 +82,15 @@ def test_no_stage_imports_another_stage():
                                 and m.startswith("dpo_vs_ppo.stages"))
                  for p in stages_dir.glob("*.py")}
     assert not {k: v for k, v in offenders.items() if v}, offenders
+
+
+def test_bytecode_does_not_change_a_code_folders_hash():
+    """Stages depend on whole code folders (training/, evaluation/, ...); the .pyc files Python writes there
+    as each stage imports must not count, or a finished `dvc repro` would leave earlier stages stale."""
+    import subprocess
+    import sys
+
+    dvc = Path(sys.executable).parent / "dvc"
+    for path in ("src/dpo_vs_ppo/training/__pycache__/sampling.cpython-311.pyc", "src/dpo_vs_ppo/x.pyc"):
+        done = subprocess.run([str(dvc), "check-ignore", path], cwd=REPO, capture_output=True, text=True)
+        assert done.returncode == 0, f"{path} is not ignored by DVC: {done.stdout}{done.stderr}"
