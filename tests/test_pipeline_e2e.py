@@ -203,6 +203,7 @@ def test_one_training_overlay_reruns_only_its_run_its_evaluation_and_its_tables(
                        "report"}
     finally:
         path.write_text(original)
+    run(["dvc", "repro"], smoke_copy)  # back to the committed settings for the tests that follow
 
 
 def test_a_bad_config_stops_dvc_repro_at_validate_before_any_output_is_removed(smoke_copy):
@@ -210,7 +211,9 @@ def test_a_bad_config_stops_dvc_repro_at_validate_before_any_output_is_removed(s
     original = path.read_text()
     kept = smoke_copy / "results/saferlhf/ppo_dialogue/s0/metrics.json"
     try:
-        path.write_text(original.replace("  smoke:\n", "  smoke:\n    rollout_batch_size: 18\n", 1))
+        bad = re.sub(r"(  smoke:\n(?:    .*\n)*?    rollout_batch_size: )\d+", r"\g<1>18", original, count=1)
+        assert bad != original
+        path.write_text(bad)
         env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
         done = subprocess.run(["dvc", "repro"], cwd=smoke_copy, env=env, capture_output=True, text=True)
         output = done.stdout + done.stderr
@@ -230,6 +233,8 @@ def test_an_ablation_added_as_the_readme_shows_is_exactly_its_branch_in_dvc_stat
     table row, then the generator; `dvc status` names the new run, its evaluation and its table, nothing else."""
     from test_pipeline import ENTRY, OVERLAY, ROW
 
+    run(["dvc", "repro"], smoke_copy)  # whatever an earlier test left stale
+    assert json.loads(run(["dvc", "status", "dvc.yaml", "--json"], smoke_copy)) == {}
     experiments = smoke_copy / "experiments"
     runs, table = experiments / "runs.yaml", experiments / "table11.yaml"
     originals = {path: path.read_text() for path in (runs, table, smoke_copy / "dvc.yaml")}

@@ -19,6 +19,7 @@ PARAMS = "profile: tiny\nseeds: [0]\nablation_seeds: [0]\nconfidence_level: 0.95
 #: Runs a stage's main in a fresh interpreter and says, however it ends, whether torch was imported.
 PROBE = """
 import sys
+from dpo_vs_ppo.stages._cli import main_with_config_errors
 from dpo_vs_ppo.stages import {module} as stage
 try:
     main_with_config_errors(stage.main, sys.argv[1:])

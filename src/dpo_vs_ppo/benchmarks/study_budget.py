@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -111,8 +112,8 @@ def quick_checks(root: Path) -> str:
     status = sorted(timed(["dvc", "status", "-q"], root)[0] for _ in range(3))[1]
     path = root / "experiments" / "ppo_dialogue.yaml"
     original = path.read_text()
-    bad = original.replace("  smoke:\n", "  smoke:\n    rollout_batch_size: 18\n", 1)
-    if bad == original or "rollout_batch_size: 18" not in bad:
+    bad = re.sub(r"(  smoke:\n(?:    .*\n)*?    rollout_batch_size: )\d+", r"\g<1>18", original, count=1)
+    if bad == original:
         raise SystemExit("study_budget: could not plant the bad value (experiments/ppo_dialogue.yaml changed shape)")
     path.write_text(bad)
     try:
