@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 
 from ..records import provenance, write_json
@@ -21,10 +22,14 @@ def add_samples_arguments(p, baseline_required: bool) -> None:
     p.add_argument("--reward-model", metavar="DIR", help="folder of a learned reward model (scorer learned_reward)")
 
 
-def load_evaluation(args, stage: str, seed: int | None = None):
-    """Params and experiment (config errors stop here, before any model loads); seeded and offline."""
+def load_evaluation(args, stage: str, seed: int | None = None, modules: tuple[str, ...] = ()):
+    """Params and experiment (config errors stop here, before torch is imported); then ``modules`` are
+    imported and the process is seeded and offline. Seeding comes after every import, as in the training
+    stages (_training.seed_process): importing the stack draws from Python's ``random``."""
     params, exp = load(args.params, args.experiment, stage)
-    from ..training.runtime import prepare_process  # imports torch: only once the config is known good
+    for module in modules:
+        importlib.import_module(module)
+    from ..training.runtime import prepare_process
 
     prepare_process(getattr(exp.settings, "seed", 0) if seed is None else seed)
     return params, exp, time.perf_counter()

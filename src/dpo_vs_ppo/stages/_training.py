@@ -25,18 +25,24 @@ def add_training_arguments(p: argparse.ArgumentParser, stage: str, metrics_help:
     add_record_arguments(p, metrics_help)
 
 
-def load_training(args, stage: str, seed_offset: int = 0, check: Callable | None = None):
-    """Params and the experiment for ``stage``, and ``check(exp)`` (config errors stop here, before torch is
-    imported); then a seeded, offline process."""
+def load_training(args, stage: str, check: Callable | None = None):
+    """Params and the experiment for ``stage`` (``--seed`` applied), and ``check(exp)``: config errors stop
+    here, before torch is imported. The stage then imports what it trains with and calls :func:`seed_process`."""
     params, exp = load(args.params, args.experiment, stage)
     if args.seed is not None:
         exp = with_seed(exp, args.seed)
     if check is not None:
         check(exp)
-    from ..training.runtime import prepare_process  # imports torch: only once the config is known good
-
-    prepare_process(exp.settings.seed + seed_offset)
     return params, exp
+
+
+def seed_process(seed: int) -> None:
+    """Seed every generator and keep the process offline. Call it after the stage's imports, never before:
+    importing the training stack draws from Python's ``random``, so seeding first shifts every run's data
+    order and sampling (it moved every committed result once)."""
+    from ..training.runtime import prepare_process
+
+    prepare_process(seed)
 
 
 def with_seed(exp, seed: int):

@@ -10,7 +10,7 @@ import time
 
 from ..data.records import CodeProblem, DataError, read_records
 from ._cli import main_with_config_errors, parser
-from ._training import add_training_arguments, load_training
+from ._training import add_training_arguments, load_training, seed_process
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,6 +30,8 @@ def train(args, params, exp) -> None:
     from ..training.code_training import solution_pairs
     from ..training.dpo_run import dpo_metrics, train_dpo
     from ..training.run_records import filtered_pairs, save_checkpoint, tokenizer_for, write_run_records
+
+    seed_process(exp.settings.seed)
 
     start = time.perf_counter()
     tokenizer = tokenizer_for(args.models)

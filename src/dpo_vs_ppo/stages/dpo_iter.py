@@ -18,7 +18,7 @@ from pathlib import Path
 from ..data.records import CodeProblem, PreferencePair, read_records
 from ..records import to_plain
 from ._cli import main_with_config_errors, parser
-from ._training import add_training_arguments, load_training
+from ._training import add_training_arguments, load_training, seed_process
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--round", required=True, type=int, help="round number, 1-based (offsets the sampling seed)")
     add_training_arguments(p, "dpo_iter", "where to write the round's sample scores and DPO summary")
     args = p.parse_args(argv)
-    params, exp = load_training(args, "dpo_iter", seed_offset=args.round)
+    params, exp = load_training(args, "dpo_iter")
     train(args, params, exp)
 
 
@@ -41,6 +41,8 @@ def train(args, params, exp) -> None:
     from ..training.dpo_run import dpo_metrics, train_dpo
     from ..training.iterative_labels import label_samples, label_with_tests
     from ..training.run_records import save_checkpoint, tokenizer_for, write_run_records
+
+    seed_process(exp.settings.seed + args.round)
 
     s, start = exp.settings, time.perf_counter()
     tokenizer = tokenizer_for(args.models)

@@ -24,13 +24,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", required=True, metavar="JSONL", help="where to write the samples")
     add_evaluation_arguments(p, "generate", "where to write counts (prompts, responses, tokens generated)")
     args = p.parse_args(argv)
-    params, exp, start = load_evaluation(args, "generate")
+    sampling = () if args.chosen_of_pairs else ("dpo_vs_ppo.evaluation.generation",)
+    params, exp, start = load_evaluation(args, "generate", modules=sampling)
     s = exp.settings
 
     if args.chosen_of_pairs:
         rows, metrics = dataset_chosen(args.prompts)
     else:
-        from ..evaluation.generation import generate_samples  # torch: only once the config is known good
+        from ..evaluation.generation import generate_samples  # imported by load_evaluation, before seeding
 
         rows, metrics = generate_samples(s, args.policy, args.tokenizer or args.policy, args.prompts)
     write_samples(args.out, rows)

@@ -18,7 +18,7 @@ from ..config import ConfigError
 from ..data.records import CodeProblem, PreferencePair, read_records
 from ..records import to_plain
 from ._cli import main_with_config_errors, parser
-from ._training import add_training_arguments, load_training
+from ._training import add_training_arguments, load_training, seed_process
 
 #: Above this size the EMA reference's distance from the SFT model is not logged (it needs a second fp32 copy).
 DISTANCE_MAX_PARAMETERS = 50_000_000
@@ -58,6 +58,8 @@ def train(args, params, exp, stack: ExitStack) -> None:
     from ..training.reference_ema import full_numel
     from ..training.run_records import loaded_as_shards, save_checkpoint, tokenizer_for, write_run_records
     from ..training.runtime import world_size
+
+    seed_process(exp.settings.seed)
 
     s, start, world = exp.settings, time.perf_counter(), world_size()
     problems = read_records(args.prompts, CodeProblem) if args.reward == "tests" else None

@@ -10,7 +10,7 @@ import time
 
 from ..data.records import PreferencePair, read_records
 from ._cli import main_with_config_errors, parser
-from ._training import add_training_arguments, load_training
+from ._training import add_training_arguments, load_training, seed_process
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,6 +32,8 @@ def train(args, params, exp) -> None:
                                         write_run_records)
     from ..training.sampling import score_responses
     from ..training.step_log import StepLogCallback, last_value
+
+    seed_process(exp.settings.seed)
 
     s, start = exp.settings, time.perf_counter()
     tokenizer = tokenizer_for(args.models)

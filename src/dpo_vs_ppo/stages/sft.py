@@ -10,7 +10,7 @@ import time
 
 from ..data.records import CodeProblem, PreferencePair, SFTExample, read_records
 from ._cli import main_with_config_errors, parser
-from ._training import add_training_arguments, load_training
+from ._training import add_training_arguments, load_training, seed_process
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -36,6 +36,9 @@ def train(args, params, exp) -> None:
     from ..training.run_records import (loaded_as_shards, model_refs, save_checkpoint, tokenizer_for,
                                         write_run_records)
     from ..training.step_log import StepLogCallback, last_value
+    from ..training import code_training  # noqa: F401  (training_examples uses it; imported before seeding)
+
+    seed_process(exp.settings.seed)
 
     s, start = exp.settings, time.perf_counter()
     tokenizer = tokenizer_for(args.models)
