@@ -186,3 +186,11 @@ def test_a_truncated_metrics_file_is_one_data_error_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert stop.value.code == 3 and len(err.splitlines()) == 1, err
     assert err.startswith("data error: metrics.json [json] row 1: not valid JSON"), err
+
+
+def test_a_bar_figures_title_is_the_captions_whole_first_sentence():
+    from dpo_vs_ppo.report.figures import first_sentence
+
+    caption = "Table 3's code column: pass@5 (SFT and + Ref.EMA over three seeds, the rest one). Dots: seeds."
+    assert first_sentence(caption) == "Table 3's code column: pass@5 (SFT and + Ref.EMA over three seeds, the rest one)"
+    assert first_sentence("No full stop at all") == "No full stop at all"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -73,8 +75,10 @@ def help_vs_safety(data_file: Path, out_file: Path, spec) -> None:
     sns.scatterplot(df, x=x_metric, y=y_metric, hue="run", alpha=0.35, s=30, ax=ax, legend=False)
     means = df.groupby("run", sort=False)[[x_metric, y_metric]].mean()
     sns.scatterplot(means, x=x_metric, y=y_metric, hue=means.index, s=110, marker="D", ax=ax)
-    for label, (mx, my) in means.iterrows():
-        ax.annotate(label, (mx, my), textcoords="offset points", xytext=(6, 4), fontsize=7)
+    # Points are named by the legend only: labels beside them overlapped where means lie close together.
+    if df[y_metric].nunique() == 1:  # say so, rather than leave the reader to puzzle over a flat axis
+        ax.text(0.5, 0.3, f"{y_metric} is {df[y_metric].iloc[0]:g} for every policy and seed:\n"
+                "no difference in safety to show at this scale", transform=ax.transAxes, ha="center", fontsize=9)
     ax.set(xlabel="ΔHelp vs SFT (Safe)  (gold helpfulness)", ylabel="safety rate (gold harm = 0)",
            title="Table 2 at tiny scale: help against safety (diamonds: mean over seeds; dots: seeds)")
     ax.legend(fontsize=6, loc="best")
@@ -92,13 +96,21 @@ def grouped_bars(data_file: Path, out_file: Path, spec) -> None:
     """One bar per row (mean over seeds, 95 % t-interval) with every seed's value as a dot."""
     df = seed_values(data_file, spec, spec.metric)
     sns.set_theme(style="whitegrid", font_scale=0.85)
-    fig, ax = plt.subplots(figsize=(1.4 * len(spec.rows) + 2, 4.2))
+    width = 1.4 * len(spec.rows) + 2
+    fig, ax = plt.subplots(figsize=(width, 4.2))
     sns.barplot(df, x="run", y="value", hue="run", errorbar=t_errorbar, ax=ax, alpha=0.8, legend=False)
     np.random.seed(0)  # the strip's jitter draws from numpy's global generator: same dots on every rerun
     sns.stripplot(df, x="run", y="value", color="black", size=4, ax=ax)
-    ax.set(xlabel="", ylabel=spec.metric, title=spec.caption.split(".")[0])
+    # The caption's first sentence, wrapped to the figure's width (≈ 11 characters an inch at this size):
+    # on one line a long caption ran past both edges of the image.
+    ax.set(xlabel="", ylabel=spec.metric, title=textwrap.fill(first_sentence(spec.caption), int(width * 11)))
     ax.tick_params(axis="x", labelsize=7)
     save(fig, out_file)
+
+
+def first_sentence(text: str) -> str:
+    """Up to the first full stop that ends a sentence (not the one inside "Ref.EMA")."""
+    return re.split(r"\.(?:\s|$)", text.strip(), maxsplit=1)[0]
 
 
 def batch_sweep(data_file: Path, out_file: Path, spec) -> None:
@@ -114,6 +126,7 @@ def batch_sweep(data_file: Path, out_file: Path, spec) -> None:
     ax.set(xscale="log", xticks=sorted(df["batch"].unique()), xlabel="rollout batch size", ylabel=spec.metric,
            title="Figure 2 at tiny scale: PPO by batch size")
     ax.set_xticklabels(sorted(df["batch"].unique()))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # log-scale minor labels sat on the sizes
     ax.legend()
     save(fig, out_file)
 
@@ -124,8 +137,11 @@ def ppo_curves(data_file: Path, out_file: Path, spec=None) -> None:
     sns.set_theme(style="whitegrid", font_scale=0.85)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, column, label in zip(axes, ("score", "kl"), ("learned-RM score of the rollouts", "KL to the reference")):
-        sns.lineplot(df, x="episode", y=column, hue="run", errorbar=("ci", 95), seed=0, ax=ax)
+        sns.lineplot(df, x="episode", y=column, hue="run", errorbar=("ci", 95), seed=0, ax=ax,
+                     legend=ax is axes[-1])
         ax.set(xlabel="episodes (prompts sampled)", ylabel=label)
+    # One legend, beside the panels: inside them it covered the curves.
+    sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.02, 1), fontsize=7, title_fontsize=8)
     fig.suptitle("PPO training curves per variant")
     save(fig, out_file)
 
