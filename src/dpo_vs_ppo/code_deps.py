@@ -5,8 +5,7 @@ A stage's code is every in-package module its command runs with ``python -m`` im
 inside functions included (stages import torch and TRL only after their config check). They are declared as
 files for the package's top-level modules and ``stages/`` (a stage must not rerun because another stage's file
 changed), and as whole folders for the subpackages (``training/``, ``evaluation/``, ...): one lock entry per
-folder keeps ``dvc.lock`` small, which is what DVC re-reads and rewrites after every stage. Only the ``src/``
-entries of each stage's ``deps`` are rewritten; data, checkpoints and experiment files are left as written.
+folder keeps ``dvc.lock`` small, which is what DVC re-reads and rewrites after every stage.
 """
 
 from __future__ import annotations
@@ -17,8 +16,8 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent
 PACKAGE = "dpo_vs_ppo"
-#: Folders of the package whose files are declared one by one rather than as the folder.
-FILE_LEVEL = ("", "stages")
+#: Folders of the package (relative to it; "." is the package itself) whose files are declared one by one.
+FILE_LEVEL = (".", "stages")
 
 
 def module_file(name: str) -> Path | None:
@@ -73,6 +72,6 @@ def declared(modules: list[str]) -> list[str]:
         folder = path.parent.relative_to(SRC / PACKAGE).as_posix()
         if path.name == "__init__.py" and not path.read_text(encoding="utf-8").strip():
             continue
-        target = path if folder.replace(".", "") in FILE_LEVEL else path.parent
+        target = path if folder in FILE_LEVEL else path.parent
         entries.add(target.relative_to(SRC.parent).as_posix())
     return sorted(entries)
