@@ -55,9 +55,8 @@ def test_an_ablation_is_one_overlay_one_entry_and_one_row(tmp_path, monkeypatch)
     trained = after["hh/ppo_hh_kl03"]
     assert trained["foreach"] == "${ablation_seeds}"
     assert "--experiment experiments/ppo_hh_kl03.yaml" in trained["do"]["cmd"]
-    assert trained["do"]["params"][1:] == [{"experiments/ppo_dialogue.yaml": ["stage", "settings", "profiles"]},
-                                           {"experiments/ppo_hh.yaml": ["base", "settings", "profiles"]},
-                                           {"experiments/ppo_hh_kl03.yaml": ["base", "settings"]}]
+    assert "artifacts/validated/settings/ppo_hh_kl03.json" in trained["do"]["deps"]  # its resolved settings
+    assert "artifacts/validated/code/ppo.json" in trained["do"]["deps"]
 
 
 @pytest.mark.parametrize("change, words", [

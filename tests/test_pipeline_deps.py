@@ -1,12 +1,16 @@
-"""dvc.yaml's code dependencies cannot drift: every in-package module a stage's command imports (walked
-statically, imports inside functions included) is covered by one of the deps DVC resolves for the stage
-(templates and anchors expanded by DVC itself, so this checks code_deps' text rewriting too)."""
+"""dvc.yaml's code and config dependencies cannot drift: each stage depends on the code record the validate
+stage writes for the modules its command runs (every in-package file they import, walked statically, imports
+inside functions included) and on the resolved settings of every experiment file its command reads; DVC's own
+expansion of dvc.yaml (templates, foreach) is what is checked."""
 
 import shlex
 from functools import lru_cache
 from pathlib import Path
 
-from dpo_vs_ppo.code_deps import closure
+from dpo_vs_ppo.code_deps import closure, fingerprint
+from dpo_vs_ppo.pipeline import VALIDATED
+from dpo_vs_ppo.pipeline_runs import load_runs
+from dpo_vs_ppo.stages.validate import stage_code
 from conftest import REPO
 
 PACKAGE = REPO / "src" / "dpo_vs_ppo"
@@ -27,16 +31,6 @@ def stages() -> list:
                 if getattr(s, "cmd", None)]
 
 
-def uncovered(files, deps: list[str]) -> list[str]:
-    """The files no dep path covers (a dep covers itself and everything under it); empty __init__ files
-    are skipped (nothing in them can change a result)."""
-    def covered(path: Path) -> bool:
-        rel = path.relative_to(REPO)
-        return any(rel == Path(d) or Path(d) in rel.parents for d in deps)
-    return sorted(str(p.relative_to(REPO)) for p in files
-                  if p.read_text(encoding="utf-8").strip() and not covered(p))
-
-
 def test_the_walk_sees_imports_inside_functions_and_relative_ones():
     found = closure("dpo_vs_ppo.stages.sft")
     assert PACKAGE / "trl_bridge.py" in found  # imported inside train(), after the config check
@@ -44,32 +38,62 @@ def test_the_walk_sees_imports_inside_functions_and_relative_ones():
     assert PACKAGE / "config.py" in found  # through stages/_cli.py
 
 
-def test_every_stage_depends_on_every_module_its_command_imports():
+def validated(deps: list[str], kind: str) -> list[str]:
+    """The stems of the validate stage's ``kind`` files (code/ or settings/) among ``deps``."""
+    prefix = f"{VALIDATED}/{kind}/"
+    return sorted(d[len(prefix):-len(".json")] for d in deps if d.startswith(prefix))
+
+
+def test_every_stage_depends_on_the_code_record_of_the_modules_its_command_runs():
+    runs = load_runs(REPO / "experiments" / "runs.yaml")
+    records = stage_code(runs)
     problems = {}
     for name, cmd, deps, _ in stages():
-        files = set().union(*(closure(m) for m in stage_modules(cmd)))
-        assert files, f"{name}: no `python -m` module in its command"
-        if missing := uncovered(files, deps):
-            problems[name] = missing
+        if name == "validate":
+            assert {"src/dpo_vs_ppo", "experiments"} <= set(deps), deps  # it hashes them for everyone else
+            continue
+        code = validated(deps, "code")
+        if len(code) != 1 or records.get(code[0]) != stage_modules(cmd):
+            problems[name] = (code, stage_modules(cmd))
     assert not problems, "\n".join(f"{k}: {v}" for k, v in problems.items())
 
 
-def test_a_new_import_is_a_new_dep(tmp_path, monkeypatch):
-    """The writer follows an import added inside a function: stages/table.py importing the sandbox makes
-    the table stages depend on evaluation/."""
+def test_every_stage_depends_on_the_settings_of_every_experiment_file_it_reads():
+    problems = {}
+    for name, cmd, deps, _ in stages():
+        read = sorted(Path(a).stem for a in shlex.split(cmd) if a.startswith("experiments/") and a.endswith(".yaml")
+                      and a != "experiments/runs.yaml" and "/launch/" not in a)
+        if name == "report":  # it reads each file's title, paper_ref and table spec: report.json holds them
+            assert f"{VALIDATED}/report.json" in deps and not validated(deps, "settings") and read, deps
+        elif name != "validate" and read != validated(deps, "settings"):
+            problems[name] = (read, validated(deps, "settings"))
+    assert not problems, "\n".join(f"{k}: {v}" for k, v in problems.items())
+
+
+def test_the_code_record_covers_every_file_the_walk_finds():
+    record = fingerprint(["dpo_vs_ppo.launch", "dpo_vs_ppo.stages.ppo"])
+    walked = closure("dpo_vs_ppo.launch") | closure("dpo_vs_ppo.stages.ppo")
+    assert set(record["files"]) == {p.relative_to(REPO).as_posix() for p in walked}
+    assert all(len(h) == 32 for h in record["files"].values())
+
+
+def test_a_new_import_is_a_new_dep(monkeypatch):
+    """The record follows an import added inside a function: stages/table.py importing the sandbox puts the
+    sandbox's file into the table stages' code record, so they rerun when it changes."""
     from dpo_vs_ppo import code_deps
 
     stage = code_deps.SRC / "dpo_vs_ppo" / "stages" / "table.py"
-    before = code_deps.declared(["dpo_vs_ppo.stages.table"])
+    before = code_deps.fingerprint(["dpo_vs_ppo.stages.table"])["files"]
     original = stage.read_text(encoding="utf-8")
     monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: original + "\ndef f():\n    from ..evaluation "
                         "import sandbox\n" if self == stage else Path.read_bytes(self).decode(encoding or "utf-8"))
     code_deps.closure.cache_clear()
     try:
-        after = code_deps.declared(["dpo_vs_ppo.stages.table"])
+        after = code_deps.fingerprint(["dpo_vs_ppo.stages.table"])["files"]
     finally:
         code_deps.closure.cache_clear()
-    assert "src/dpo_vs_ppo/evaluation" not in before and "src/dpo_vs_ppo/evaluation" in after
+    sandbox = "src/dpo_vs_ppo/evaluation/sandbox.py"
+    assert sandbox not in before and sandbox in after
 
 
 def test_no_stage_imports_another_stage():
@@ -85,8 +109,8 @@ def test_no_stage_imports_another_stage():
 
 
 def test_bytecode_does_not_change_a_code_folders_hash():
-    """Stages depend on whole code folders (training/, evaluation/, ...); the .pyc files Python writes there
-    as each stage imports must not count, or a finished `dvc repro` would leave earlier stages stale."""
+    """The validate stage depends on the whole source folder; the .pyc files Python writes there as each stage
+    imports must not count, or a finished `dvc repro` would leave validate, and so nothing else, stale."""
     import subprocess
     import sys
 

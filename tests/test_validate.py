@@ -1,5 +1,6 @@
 """Stage validate: the head of the DAG checks every experiment file at every profile, with no torch, and
-says in one line which file, key and profile is wrong; its output is constant while everything is valid."""
+says in one line which file, key and profile is wrong; what it writes for the other stages (each experiment's
+resolved settings, each stage's code hashes) changes only where a change reaches."""
 
 import json
 import shutil
@@ -9,13 +10,13 @@ import time
 
 import yaml
 
-from dpo_vs_ppo.stages.validate import VALID, family
+from dpo_vs_ppo.stages.validate import family
 from dpo_vs_ppo.experiment import load_experiment
 from conftest import REPO
 
 
 def run_validate(root, tmp_path):
-    out = tmp_path / "validated.json"
+    out = tmp_path / "validated"
     start = time.perf_counter()
     probe = ("import sys\nfrom dpo_vs_ppo.stages._cli import main_with_config_errors\n"
              "from dpo_vs_ppo.stages import validate\ntry:\n    main_with_config_errors(validate.main, sys.argv[1:])\n"
@@ -34,11 +35,41 @@ def copy_config(tmp_path):
     return root
 
 
-def test_the_committed_config_is_valid_and_the_output_is_constant(tmp_path):
+def outputs(out) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_the_committed_config_is_valid_and_writes_a_file_per_experiment_and_stage(tmp_path):
     done, seconds, out = run_validate(REPO, tmp_path)
     assert done.returncode == 0, done.stderr
-    assert json.loads(out.read_text()) == VALID
     assert seconds < 2.0, f"validate took {seconds:.2f} s"
+    written = outputs(out)
+    experiments = {p.stem for p in (REPO / "experiments").glob("*.yaml")} - {"runs"}
+    assert {k[len("settings/"):-5] for k in written if k.startswith("settings/")} == experiments
+    ppo = json.loads(written["settings/ppo_hh_kl02.json"])
+    assert ppo["profile"] == "tiny" and ppo["settings"]["kl_coef"] == 0.2  # the overlay's value, resolved
+    code = json.loads(written["code/ppo.json"])
+    assert code["modules"] == ["dpo_vs_ppo.launch", "dpo_vs_ppo.stages.ppo"]
+    assert "src/dpo_vs_ppo/trl_bridge.py" in code["files"]  # imported inside train(), after the config check
+    assert "src/dpo_vs_ppo/trl_bridge.py" not in json.loads(written["code/table.json"])["files"]
+    assert "table2" in json.loads(written["report.json"])
+
+
+def test_a_change_reaches_only_the_files_of_what_reads_it(tmp_path):
+    """Rerunning with nothing changed writes the same bytes; one run's key changes that run's settings file
+    only (and files overlaying it); a paper-only value changes no file at the tiny profile."""
+    root = copy_config(tmp_path)
+    before = outputs(run_validate(root, tmp_path / "a")[2])
+    assert outputs(run_validate(root, tmp_path / "b")[2]) == before
+    path = root / "experiments" / "ppo_hh_kl02.yaml"
+    path.write_text(path.read_text().replace("kl_coef: 0.2", "kl_coef: 0.3"))
+    changed = outputs(run_validate(root, tmp_path / "c")[2])
+    assert {k for k in before if before[k] != changed[k]} == {"settings/ppo_hh_kl02.json"}
+    path = root / "experiments" / "ppo_dialogue.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["profiles"]["paper"]["actor_learning_rate"] = 2e-5
+    path.write_text(yaml.safe_dump(data))
+    assert outputs(run_validate(root, tmp_path / "d")[2]) == changed
 
 
 def test_a_bad_smoke_value_is_one_line_naming_file_key_and_profile(tmp_path):

@@ -1,23 +1,25 @@
-"""The code each ``dvc.yaml`` stage depends on, computed from its imports, so the declared deps cannot drift
-(``pipeline.py`` writes them; tests/test_pipeline_deps.py checks them against DVC's reading of dvc.yaml).
+"""The code each ``dvc.yaml`` stage runs, computed from its imports when the pipeline runs, so a stage's code
+dependency cannot drift from what it imports (tests/test_pipeline_deps.py checks it against DVC's reading of
+dvc.yaml).
 
 A stage's code is every in-package module its command runs with ``python -m`` imports, transitively, imports
-inside functions included (stages import torch and TRL only after their config check). They are declared as
-files for the package's top-level modules and ``stages/`` (a stage must not rerun because another stage's file
-changed), and as whole folders for the subpackages (``training/``, ``evaluation/``, ...): one lock entry per
-folder keeps ``dvc.lock`` small, which is what DVC re-reads and rewrites after every stage.
+inside functions included (stages import torch and TRL only after their config check). The validate stage
+writes it as one small file per stage module, ``artifacts/validated/code/<stage>.json`` (each file's path and
+md5), and the stage depends on that file: one ``dvc.lock`` entry instead of one per source file or folder.
+That matters because DVC re-reads and rewrites the whole lock after every stage (docs/budgets.md), and it
+keeps the precision of per-file deps: a change to ``training/reference_ema.py`` reruns only the stages that import
+it, a change to ``stages/table.py`` only the tables.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent
 PACKAGE = "dpo_vs_ppo"
-#: Folders of the package (relative to it; "." is the package itself) whose files are declared one by one.
-FILE_LEVEL = (".", "stages")
 
 
 def module_file(name: str) -> Path | None:
@@ -65,13 +67,9 @@ def closure(module: str) -> frozenset[Path]:
     return frozenset(seen)
 
 
-def declared(modules: list[str]) -> list[str]:
-    """The deps entries (relative to the repository root) that cover what ``modules`` import."""
-    entries = set()
-    for path in set().union(*(closure(m) for m in modules)):
-        folder = path.parent.relative_to(SRC / PACKAGE).as_posix()
-        if path.name == "__init__.py" and not path.read_text(encoding="utf-8").strip():
-            continue
-        target = path if folder in FILE_LEVEL else path.parent
-        entries.add(target.relative_to(SRC.parent).as_posix())
-    return sorted(entries)
+def fingerprint(modules: list[str]) -> dict:
+    """What the code of a stage that runs ``modules`` is: each imported file (relative to the repository
+    root) and the md5 of its bytes, sorted; a stage depends on this record instead of on the files."""
+    files = sorted(set().union(*(closure(m) for m in modules)))
+    return {"modules": list(modules),
+            "files": {p.relative_to(SRC.parent).as_posix(): hashlib.md5(p.read_bytes()).hexdigest() for p in files}}

@@ -39,10 +39,16 @@ def load_kinds(params_path: str, experiment_path: str, kinds: tuple[str, ...]) -
     return params, exp
 
 
-def main_with_config_errors(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:
+def main_with_config_errors(main: Callable[[list[str] | None], None], argv: list[str] | None = None,
+                            warm: bool = False) -> None:
     """Run ``main``; a bad configuration becomes one line on stderr and exit code 2 (argparse's code
     for bad usage), before any computation starts; a bad data row becomes one line naming dataset,
-    split and row, and exit code 3."""
+    split and row, and exit code 3. ``warm``: a stage that imports torch runs in a fork of a process that
+    has imported it already, when one is listening (warm.py; the same results, ≈ 4 s sooner)."""
+    if warm and argv is None:
+        from ..warm import handoff
+
+        handoff()  # returns only if no warm process took the stage
     try:
         main(argv)
     except ConfigError as err:

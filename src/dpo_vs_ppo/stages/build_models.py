@@ -67,4 +67,4 @@ def corpus(records_dir: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    main_with_config_errors(main)
+    main_with_config_errors(main, warm=True)

@@ -50,4 +50,4 @@ def train(args, params, exp) -> None:
 
 
 if __name__ == "__main__":
-    main_with_config_errors(main)
+    main_with_config_errors(main, warm=True)

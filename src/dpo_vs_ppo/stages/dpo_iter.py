@@ -70,4 +70,4 @@ def _json(pair: PreferencePair) -> str:
 
 
 if __name__ == "__main__":
-    main_with_config_errors(main)
+    main_with_config_errors(main, warm=True)

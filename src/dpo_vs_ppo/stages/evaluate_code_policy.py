@@ -87,4 +87,4 @@ def flat_code_metrics(name: str, metrics: dict, counts: dict) -> dict:
 
 
 if __name__ == "__main__":
-    main_with_config_errors(main)
+    main_with_config_errors(main, warm=True)

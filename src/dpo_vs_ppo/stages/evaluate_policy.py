@@ -85,4 +85,4 @@ def sample_every_seed(generate, checkpoints: dict, prompts: str, samples_dir: Pa
 
 
 if __name__ == "__main__":
-    main_with_config_errors(main)
+    main_with_config_errors(main, warm=True)

@@ -50,4 +50,4 @@ def dataset_chosen(pairs_path: str) -> tuple[list[PromptSamples], dict]:
 
 
 if __name__ == "__main__":
-    main_with_config_errors(main)
+    main_with_config_errors(main, warm=True)

@@ -64,4 +64,4 @@ def make_judge(file: str, s, reward_model: str | None):
 
 
 if __name__ == "__main__":
-    main_with_config_errors(main)
+    main_with_config_errors(main, warm=True)

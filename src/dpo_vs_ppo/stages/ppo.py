@@ -136,4 +136,4 @@ def ppo_metrics(s, rows: list[dict], prompts: int, resumed_from: int) -> dict:
 
 
 if __name__ == "__main__":
-    main_with_config_errors(main)
+    main_with_config_errors(main, warm=True)

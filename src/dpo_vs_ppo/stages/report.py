@@ -82,4 +82,4 @@ def verdict_counts(sections) -> dict:
 
 
 if __name__ == "__main__":
-    main_with_config_errors(main)
+    main_with_config_errors(main, warm=True)

@@ -75,4 +75,4 @@ def chosen_examples(path: str) -> list[SFTExample]:
 
 
 if __name__ == "__main__":
-    main_with_config_errors(main)
+    main_with_config_errors(main, warm=True)
