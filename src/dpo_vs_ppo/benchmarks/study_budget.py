@@ -34,9 +34,12 @@ BAD_CONFIG_TARGET_S = 2.0
 
 
 def tree_rss_mib(root: int) -> float:
-    """Resident memory of ``root`` and all its descendants, from /proc (Linux)."""
+    """Resident memory of ``root`` and all its descendants, from /proc (Linux), plus every warm-start server
+    and its forks (warm.py: a stage's worker is the server's child, not DVC's), so the figure is the stage's
+    own plus the shared server's: an upper bound."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    roots = [root]
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -44,9 +47,11 @@ def tree_rss_mib(root: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             children.setdefault(int(fields[1]), []).append(int(entry.name))
             rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            if b"dpo_vs_ppo.warm\0serve" in (entry / "cmdline").read_bytes():
+                roots.append(int(entry.name))
         except (OSError, IndexError, ValueError):
             continue  # the process ended while we looked
-    total, todo = 0, [root]
+    total, todo = 0, roots
     while todo:
         pid = todo.pop()
         total += rss.get(pid, 0)
