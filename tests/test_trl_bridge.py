@@ -147,7 +147,8 @@ def test_the_whitening_swap_is_identity_when_off_keeps_reward_whitening_and_is_u
 
 def test_ref_ema_moves_the_reference_by_exactly_eta_times_the_gap(refs, tmp_path):
     eta = 0.25
-    trainer, rows, ref_before = run_ppo(refs, tmp_path, ppo_settings(prompt_epochs=ONE_UPDATE, ref_ema=True, ref_ema_eta=eta))
+    trainer, rows, ref_before = run_ppo(refs, tmp_path, ppo_settings(prompt_epochs=ONE_UPDATE, ref_ema=True, ref_ema_eta=eta,
+                                                                    ref_ema_retain=0.0))
     assert rows[0]["ref_ema"] == 1
     for before, after, policy in zip(ref_before, trainer.ref_model.parameters(), trainer.model.policy.parameters()):
         expected = (1 - eta) * before + eta * policy.detach()

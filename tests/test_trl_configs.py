@@ -58,3 +58,16 @@ def test_paper_ppo_values_are_the_papers():
     assert not baseline["whiten_advantages"] and not baseline["sync_ref_model"]
     dpo = resolved("dpo_dialogue")
     assert (dpo["beta"], dpo["learning_rate"], dpo["num_train_epochs"], dpo["loss_type"]) == (0.1, 1e-6, 2.0, ["sigmoid"])
+
+
+@pytest.mark.parametrize("name", ["ppo_dialogue", "ppo_dialogue_batch32", "ppo_dialogue_batch16"])
+def test_the_tiny_reference_ema_leaves_the_paper_profiles_share_at_every_batch(name):
+    """Issue [I]: eta comes from the share of SFT weights left after the run's own updates, so Figure 2's
+    batch sweep changes the batch, not how far the reference drifts (0.999^264 ≈ 0.77 at paper)."""
+    s = load_experiment(REPO / f"experiments/{name}.yaml", "tiny").settings
+    config = trl_bridge.ppo_config(s, "out", 1, prompts=72)
+    updates = -(-int(s.prompt_epochs * 72) // s.rollout_batch_size)
+    assert (1 - config.ref_model_mixup_alpha) ** updates == pytest.approx(0.77)
+    paper = load_experiment(REPO / "experiments/ppo_dialogue.yaml", "paper").settings
+    assert trl_bridge.ppo_config(paper, "out", 8, prompts=27_000).ref_model_mixup_alpha == 0.001
+    assert 0.999 ** 264 == pytest.approx(0.77, abs=0.005)

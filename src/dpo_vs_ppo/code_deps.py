@@ -20,6 +20,10 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent
 PACKAGE = "dpo_vs_ppo"
+#: Files every stage imports that cannot change an output: how a stage process starts (warm.py runs it in a
+#: fork of a warm process or not at all; tests/test_warm.py checks a stage's outputs are the same bytes
+#: either way). Left out of the code records, so a change to them reruns nothing.
+NEUTRAL = ("dpo_vs_ppo/warm.py",)
 
 
 def module_file(name: str) -> Path | None:
@@ -70,6 +74,7 @@ def closure(module: str) -> frozenset[Path]:
 def fingerprint(modules: list[str]) -> dict:
     """What the code of a stage that runs ``modules`` is: each imported file (relative to the repository
     root) and the md5 of its bytes, sorted; a stage depends on this record instead of on the files."""
-    files = sorted(set().union(*(closure(m) for m in modules)))
+    files = sorted(p for p in set().union(*(closure(m) for m in modules))
+                   if p.relative_to(SRC).as_posix() not in NEUTRAL)
     return {"modules": list(modules),
             "files": {p.relative_to(SRC.parent).as_posix(): hashlib.md5(p.read_bytes()).hexdigest() for p in files}}

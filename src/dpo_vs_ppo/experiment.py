@@ -40,13 +40,42 @@ class ClaimSpec:
     """The paper's claim, in words, with where it is made."""
     metric: str
     """Dotted path of our value in the experiment's metrics.json (a number, or a {per_seed: [...]} record)."""
-    rule: Literal["equals", "ci_above", "ci_below"]
+    rule: Literal["equals", "ci_above", "ci_below", "equivalent"]
     """equals: |value - target| <= tolerance. ci_above/ci_below: the Student-t interval over seeds lies
-    wholly above/below target (reproduced), wholly on the other side (not reproduced), or straddles it."""
+    wholly above/below target (reproduced), wholly on the other side (not reproduced), or straddles it.
+    equivalent (a "no change" claim): the interval lies within target ± margin (reproduced), wholly outside
+    it (not reproduced), or across its edge."""
     target: float
     """The value the rule compares against."""
     tolerance: float = 0.0
     """For rule 'equals': the largest gap that still counts as equal."""
+    margin: float = 0.0
+    """For rule 'equivalent': the largest change that still counts as none, fixed in the file before the run."""
+    evidence: Literal["empirical", "analytic"] = "empirical"
+    """analytic: an identity computed exactly (Table 1), counted apart from the empirical reproductions."""
+    requires: tuple[str, ...] = ()
+    """Ids of the file's preconditions this claim needs; a failed one makes the claim 'out of regime'."""
+
+
+@dataclass(frozen=True)
+class PreconditionSpec:
+    """A condition the tiny analog must meet to stand in for the paper's starting point, declared before
+    outcomes are seen and judged like a claim (reproduced = met)."""
+
+    id: str
+    """Short identifier, named by the claims' ``requires``."""
+    text: str
+    """The condition, in words."""
+    source: str
+    """Where the paper's starting point is stated (table, section, or outside source)."""
+    metric: str
+    """Dotted path of our value in the experiment's metrics.json."""
+    rule: Literal["equals", "ci_above", "ci_below"]
+    """As for claims."""
+    target: float
+    """As for claims."""
+    tolerance: float = 0.0
+    """As for claims."""
 
 
 @dataclass(frozen=True)
@@ -114,11 +143,24 @@ class ReportSpec:
     """Figures drawn into reports/."""
     details: tuple[str, ...] = ()
     """Further metric paths listed under the table as 'metric | value' (checks with no paper number)."""
+    preconditions: tuple[PreconditionSpec, ...] = ()
+    """What the tiny analog must meet to be a faithful stand-in, checked before the claims."""
+    min_seeds: int = 3
+    """Seeds a claim needs to count in the headline; with fewer it is reported as exploratory (issue [I]:
+    at least 5 for Tables 2, 3, 6, 7, 8, 10 and Figure 1, at least 3 elsewhere)."""
 
     def problems(self):
         ids = [c.id for c in self.claims]
         if len(set(ids)) != len(ids):
             yield "claims", f"claim ids must be unique, got {ids}"
+        known = {p.id for p in self.preconditions}
+        for i, claim in enumerate(self.claims):
+            if unknown := set(claim.requires) - known:
+                yield f"claims[{i}].requires", f"no precondition {sorted(unknown)} (declared: {sorted(known)})"
+            if claim.rule == "equivalent" and claim.margin <= 0:
+                yield f"claims[{i}].margin", "rule 'equivalent' needs a margin > 0"
+        if self.min_seeds < 1:
+            yield "min_seeds", f"must be >= 1, got {self.min_seeds}"
 
 
 @dataclass(frozen=True)

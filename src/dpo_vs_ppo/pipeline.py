@@ -160,8 +160,9 @@ def report(runs: RunList, experiments: str, tables: dict[str, dict]) -> dict:
             deps.append(f"results/{section}/metrics.json")
             deps += [p for entry in tables.get(section, {}).get("plots", []) for p in entry]
         plots += [{f"reports/{f['file']}": UNCACHED} for f in (data.get("report") or {}).get("figures") or []]
-    deps += ["results/table1/run.json", "results/figure1/panels.json", f"{VALIDATED}/report.json"]
-    cmd.append("--out reports --verdicts reports/verdicts.json")
+    deps += ["results/table1/run.json", "results/figure1/panels.json", f"{VALIDATED}/report.json",
+             f"{VALIDATED}/settings"]
+    cmd.append(f"--settings {VALIDATED}/settings --out reports --verdicts reports/verdicts.json")
     params = ["profile", "seeds", "ablation_seeds", "confidence_level"]
     body = stage(cmd, "report", deps, params,
                  [{"reports/README.md": UNCACHED}, {"reports/results.json": UNCACHED}], ["reports/verdicts.json"])

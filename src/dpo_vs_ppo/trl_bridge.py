@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import math
 import os
 import time
 from collections.abc import Callable
@@ -149,6 +150,7 @@ def ppo_config(s: PPOSettings, output_dir: str, world_size: int, prompts: int) -
     if problem := s.split_problem(world_size):
         raise ValueError(problem)
     per_rank = s.rollout_batch_size // world_size
+    updates = math.ceil(int(s.prompt_epochs * prompts) / s.rollout_batch_size)  # TRL's num_total_batches
     return PaperPPOConfig(
         output_dir=output_dir, learning_rate=s.actor_learning_rate, critic_learning_rate=s.critic_learning_rate,
         per_device_train_batch_size=s.per_device_batch_size,
@@ -158,7 +160,7 @@ def ppo_config(s: PPOSettings, output_dir: str, world_size: int, prompts: int) -
         temperature=s.temperature, top_k=s.top_k, stop_token="eos", missing_eos_penalty=s.missing_eos_penalty or None,
         kl_coef=s.kl_coef, kl_estimator=s.kl_estimator, gamma=s.gamma, lam=s.lam, cliprange=s.cliprange,
         cliprange_value=s.cliprange_value, vf_coef=s.vf_coef, whiten_rewards=False, reward_clip=s.reward_clip,
-        whiten_advantages=s.whiten_advantages, sync_ref_model=s.ref_ema, ref_model_mixup_alpha=s.ref_ema_eta,
+        whiten_advantages=s.whiten_advantages, sync_ref_model=s.ref_ema, ref_model_mixup_alpha=s.ema_eta(updates),
         ref_model_sync_steps=1, lr_scheduler_type="linear", warmup_steps=0, weight_decay=0.0, max_grad_norm=1.0,
         optim="adamw_torch", adam_beta1=0.9, adam_beta2=0.999, adam_epsilon=1e-8, seed=s.seed, bf16=s.bf16,
         fp16=False, activation_checkpointing=False, num_sample_generations=0, logging_steps=1, save_strategy="no",

@@ -6,9 +6,10 @@
     python -m dpo_vs_ppo.benchmarks.study_budget --checks DIR    # `dvc status` and a bad config, in a clone at DIR
 
 Budgets (README, "Budgets"; docs/budgets.md): the tiny study within 20 min on 2 cores, the smoke profile within 3 min,
-and every tiny stage under 4 GiB. A stage's memory is the peak of the summed resident memory of the whole
-process tree under ``dvc repro`` while it runs (DVC itself, the stage, sandbox workers), sampled every
-0.2 s, so it is an upper bound on the stage's own. Stage times come from DVC's "Running stage" lines.
+and every tiny stage under 4 GiB. A stage's memory is the peak of the summed proportional set size (PSS) of
+the whole process tree under ``dvc repro`` while it runs (DVC itself, the stage, sandbox workers) and of the
+warm-start server that runs it, sampled every 0.2 s: an upper bound on the stage's own (it includes DVC and
+the idle server). Stage times come from DVC's "Running stage" lines.
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ STATUS_TARGET_S = 2.0
 BAD_CONFIG_TARGET_S = 2.0
 
 
-def tree_rss_mib(root: int) -> float:
-    """Resident memory of ``root`` and all its descendants, from /proc (Linux), plus every warm-start server
-    and its forks (warm.py: a stage's worker is the server's child, not DVC's), so the figure is the stage's
-    own plus the shared server's: an upper bound."""
+def tree_memory_mib(root: int) -> float:
+    """Proportional set size (PSS) of ``root`` and all its descendants, from /proc (Linux), plus every
+    warm-start server and its forks (warm.py: a stage's worker is the server's child, not DVC's). PSS splits
+    each shared page between the processes that map it, so the forks' copy-on-write pages are counted once,
+    not once per process as a sum of RSS would."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     roots = [root]
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -46,17 +47,26 @@ def tree_rss_mib(root: int) -> float:
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             children.setdefault(int(fields[1]), []).append(int(entry.name))
-            rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-            if b"dpo_vs_ppo.warm\0serve" in (entry / "cmdline").read_bytes():
+            if b"dpo_vs_ppo.warm_server" in (entry / "cmdline").read_bytes():
                 roots.append(int(entry.name))
         except (OSError, IndexError, ValueError):
             continue  # the process ended while we looked
     total, todo = 0, roots
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        total += _pss_kib(pid)
         todo += children.get(pid, [])
-    return total / 2**20
+    return total / 1024
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass  # ended while we looked
+    return 0
 
 
 def run_repro(command: list[str], cwd: Path) -> tuple[list[tuple[str, float, float]], float, int]:
@@ -71,7 +81,7 @@ def run_repro(command: list[str], cwd: Path) -> tuple[list[tuple[str, float, flo
     def sample():
         while not done.wait(0.2):
             if stages:
-                stages[-1][2] = max(stages[-1][2], tree_rss_mib(process.pid))
+                stages[-1][2] = max(stages[-1][2], tree_memory_mib(process.pid))
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     for line in process.stdout:

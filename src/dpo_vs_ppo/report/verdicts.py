@@ -62,8 +62,9 @@ def judge(claim: ClaimSpec, metrics: dict, level: float) -> Verdict:
         ok = abs(x - claim.target) <= claim.tolerance
         rule = f"reproduced if |{claim.metric} - {claim.target:g}| <= {claim.tolerance:g}, else not reproduced"
         return Verdict(claim, REPRODUCED if ok else NOT_REPRODUCED, format_value(value), rule)
-    values = value["per_seed"] if isinstance(value, dict) else [float(value)]
-    ci = t_interval([float(v) for v in values], level)
+    ci = t_interval(per_seed(value), level)
+    if claim.rule == "equivalent":
+        return _equivalent(claim, ci, level)
     above = claim.rule == "ci_above"
     side, other = ("above", "below") if above else ("below", "above")
     if ci.n < 2:  # one seed: no interval exists, so the single value decides and the rule says so
@@ -82,6 +83,28 @@ def judge(claim: ClaimSpec, metrics: dict, level: float) -> Verdict:
     else:
         verdict = INCONCLUSIVE
     return Verdict(claim, verdict, format_interval(ci), rule)
+
+
+def _equivalent(claim: ClaimSpec, ci: Interval, level: float) -> Verdict:
+    """A "no change" claim: the interval inside target ± margin reproduces it, wholly outside refutes it
+    (with one seed the value stands for the interval, as for the other rules)."""
+    lo_edge, hi_edge = claim.target - claim.margin, claim.target + claim.margin
+    low, high = (ci.mean, ci.mean) if ci.n < 2 else (ci.low, ci.high)
+    if lo_edge <= low and high <= hi_edge:
+        verdict = REPRODUCED
+    elif high < lo_edge or low > hi_edge:
+        verdict = NOT_REPRODUCED
+    else:
+        verdict = INCONCLUSIVE
+    interval = "the value (one seed)" if ci.n < 2 else f"the {100 * level:g} % interval of {claim.metric} over seeds"
+    rule = (f"no change: reproduced if {interval} lies within {claim.target:g} ± {claim.margin:g}; not reproduced "
+            f"if wholly outside it; otherwise inconclusive")
+    return Verdict(claim, verdict, format_interval(ci), rule)
+
+
+def per_seed(value: Any) -> list[float]:
+    """A metric's per-seed values (a plain number is one value)."""
+    return [float(v) for v in (value["per_seed"] if isinstance(value, dict) else [value])]
 
 
 def format_interval(ci: Interval) -> str:

@@ -160,6 +160,15 @@ class PPOSettings:
     """Updates between resume checkpoints (TRL's PPOTrainer cannot resume; our stage can). Ours."""
     seed: int
     """Seed of rollouts and data order."""
+    ref_ema_retain: float = 0.0
+    """When > 0: the share of the SFT weights left in the reference after the last update, (1 - eta)^updates,
+    which then sets eta = 1 - retain^(1/updates) for the run's own number of updates (so a run with 4x the
+    updates gets a 4x slower EMA). 0: use ref_ema_eta as given. Ours (issue [I]): it puts the tiny runs in the
+    paper profile's regime, whatever their batch size."""
+
+    def ema_eta(self, updates: int) -> float:
+        """The EMA rate the run uses over ``updates`` updates."""
+        return 1 - self.ref_ema_retain ** (1 / max(1, updates)) if self.ref_ema_retain else self.ref_ema_eta
 
     def problems(self):
         for name in ("prompt_epochs", "temperature"):
@@ -180,6 +189,8 @@ class PPOSettings:
                                             f"is not a whole number of per-device batches of {self.per_device_batch_size}")
         if not 0 < self.ref_ema_eta <= 1:
             yield "ref_ema_eta", f"must be in (0, 1], got {self.ref_ema_eta}"
+        if not 0 <= self.ref_ema_retain < 1:
+            yield "ref_ema_retain", f"must be in [0, 1) (0: use ref_ema_eta), got {self.ref_ema_retain}"
         if self.top_k < 0 or self.reward_clip <= 0 or self.missing_eos_penalty < 0:
             yield "top_k", "top_k and missing_eos_penalty must be >= 0, reward_clip > 0"
         if not (0 <= self.gamma <= 1 and 0 <= self.lam <= 1):

@@ -126,7 +126,8 @@ def ppo_metrics(s, rows: list[dict], prompts: int, resumed_from: int) -> dict:
         values = [r[key] for r in part if r.get(key) is not None]
         return round(sum(values) / len(values), 4) if values else None
     first, last = rows[:tenth], rows[-tenth:]
-    return {"whiten_advantages": s.whiten_advantages, "ref_ema": s.ref_ema, "ref_ema_eta": s.ref_ema_eta,
+    return {"whiten_advantages": s.whiten_advantages, "ref_ema": s.ref_ema, "ref_ema_eta": round(s.ema_eta(len(rows)), 8),
+            "ref_ema_retain": s.ref_ema_retain,
             "rollout_batch_size": s.rollout_batch_size, "num_mini_batches": s.num_mini_batches, "prompts": prompts,
             "updates": len(rows), "optimizer_steps": sum(r["optimizer_steps"] for r in rows),
             "response_tokens": sum(r.get("response/tokens", 0) for r in rows),

@@ -7,11 +7,14 @@ and the data files its figures name), e.g. --experiment experiments/table1.yaml 
 
 from __future__ import annotations
 
+import hashlib
+import subprocess
 from pathlib import Path
 
 from ..config import ConfigError, load_params
 from ..experiment import load_experiment
 from ..records import read_json, write_json, write_text
+from ..report.classes import CLASSES, classify, counts, preconditions
 from ..report.figures import FIGURES
 from ..report.markdown import LITERAL, render_report
 from ..report.verdicts import judge, lookup
@@ -26,6 +29,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--experiment", required=True, nargs=2, action="append", metavar=("YAML", "RESULTS_DIR"),
                    help="an experiment file and its results folder ('-' for a result not run at this scale: the paper's "
                         "numbers only); repeat once per experiment, in report order")
+    p.add_argument("--settings", metavar="DIR", help="the validate stage's resolved settings, one file per experiment "
+                   "(artifacts/validated/settings): the report's provenance names each file's sha256")
     p.add_argument("--out", required=True, metavar="DIR", help="report folder (reports/)")
     p.add_argument("--verdicts", metavar="JSON", help="where to write the verdict counts, overall and per result: a "
                    "DVC metrics file small enough for `dvc exp show` to print (README, 'Review in pull requests')")
@@ -43,7 +48,8 @@ def main(argv: list[str] | None = None) -> None:
             continue
         metrics = read_json(Path(results) / "metrics.json")
         cells = [p for r in exp.report.table.rows for p in r.ours if not p.startswith(LITERAL)]
-        for path in [c.metric for c in exp.report.claims] + cells + list(exp.report.details):
+        paths = [c.metric for c in exp.report.claims] + [c.metric for c in exp.report.preconditions]
+        for path in paths + cells + list(exp.report.details):
             try:
                 lookup(metrics, path)
             except KeyError as err:  # a spec naming a metric the stage never writes: fail before drawing
@@ -54,31 +60,63 @@ def main(argv: list[str] | None = None) -> None:
         loaded.append((exp, metrics, Path(results)))
 
     out = Path(args.out)
-    sections, summary = [], {}
+    sections, summary, seen = [], {}, {}
     for exp, metrics, results in loaded:
-        verdicts = [judge(c, metrics, params.confidence_level) for c in exp.report.claims]
-        sections.append((exp, metrics, verdicts))
+        level = params.confidence_level
+        conditions = preconditions(exp, metrics, level) if results else []
+        classified = classify(exp, metrics, [judge(c, metrics, level) for c in exp.report.claims], conditions,
+                              level, seen)
+        sections.append((exp, metrics, classified, conditions))
         for fig in exp.report.figures:
             FIGURES[fig.kind](results / fig.data, out / fig.file, fig)
-        summary[exp.id] = {"title": exp.title, "paper_ref": exp.paper_ref, "metrics": metrics,
-                           "verdicts": {v.claim.id: {"verdict": v.verdict, "ours": v.ours, "rule": v.rule} for v in verdicts}}
+        summary[exp.id] = {
+            "title": exp.title, "paper_ref": exp.paper_ref, "metrics": metrics,
+            "preconditions": {v.claim.id: {"met": v.verdict == "reproduced", "ours": v.ours, "rule": v.rule,
+                                           "source": v.claim.source} for v in conditions},
+            "verdicts": {c.verdict.claim.id: {"verdict": c.verdict.verdict, "class": c.kind, "why": c.why,
+                                              "seeds_for_80pct_power": c.seeds_needed, "ours": c.verdict.ours,
+                                              "rule": c.verdict.rule} for c in classified}}
     versions = read_json(next(r for _, _, r in loaded if r is not None) / "run.json")["versions"]
-    write_text(out / "README.md", render_report(params, sections, versions))
-    write_json(out / "results.json", {"profile": params.profile, "seeds": list(params.seeds), "versions": versions,
-                                      "experiments": summary})
-    counts = [v.verdict for _, _, vs in sections for v in vs]
+    origin = {"code": source_commit(), "seeds": list(params.seeds), "ablation_seeds": list(params.ablation_seeds),
+              "versions": versions, "settings_sha256": settings_hashes(args.settings)}
+    write_text(out / "README.md", render_report(params, sections, origin))
+    write_json(out / "results.json", {"profile": params.profile, **origin, "experiments": summary})
+    every = [c for _, _, cs, _ in sections for c in cs]
     if args.verdicts:
         write_json(args.verdicts, verdict_counts(sections))
-    print(f"report: {out / 'README.md'}: " + ", ".join(f"{counts.count(k)} {k}" for k in ("reproduced", "not reproduced", "inconclusive")))
+    headline = counts(every)["decided"]
+    print(f"report: {out / 'README.md'}: headline " + ", ".join(f"{n} {k}" for k, n in headline.items())
+          + "; " + ", ".join(f"{sum(c.kind == k for c in every)} {k}" for k in CLASSES[1:]))
+
+
+def source_commit() -> dict:
+    """The commit the run's code came from, its date, and whether tracked files differed from it (git)."""
+    def git(*args):
+        done = subprocess.run(["git", *args], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else None
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"commit": "unknown (not a git checkout)"}
+    return {"commit": commit, "date": git("log", "-1", "--format=%cI", "HEAD"),
+            "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+def settings_hashes(folder: str | None) -> dict[str, str]:
+    """experiment -> sha256 of its resolved settings as the stages ran them (validate's files)."""
+    if not folder:
+        return {}
+    return {p.stem: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(folder).glob("*.json"))}
 
 
 def verdict_counts(sections) -> dict:
-    """{"all": counts, <experiment id>: counts} with counts {reproduced, not_reproduced, inconclusive}."""
-    def count(verdicts):
-        return {k.replace(" ", "_"): sum(v.verdict == k for v in verdicts)
-                for k in ("reproduced", "not reproduced", "inconclusive")}
-    every = [v for _, _, vs in sections for v in vs]
-    return {"all": count(every), **{exp.id: count(vs) for exp, _, vs in sections if vs}}
+    """{"all": counts, <experiment id>: counts}: the headline (decided claims) by verdict, then every other
+    class's size; small enough for `dvc exp show` to print."""
+    def count(classified):
+        by_class = counts(classified)
+        return {**{k.replace(" ", "_"): n for k, n in by_class["decided"].items()},
+                **{k.replace(" ", "_"): sum(by_class[k].values()) for k in CLASSES[1:]}}
+    every = [c for _, _, cs, _ in sections for c in cs]
+    return {"all": count(every), **{exp.id: count(cs) for exp, _, cs, _ in sections if cs}}
 
 
 if __name__ == "__main__":

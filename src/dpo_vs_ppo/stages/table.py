@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = {row.id: read_row(args.experiment, root, row) for row in s.rows}
     contrasts = {c.id: contrast(rows[c.a][c.metric], rows[c.b][c.metric]) for c in s.contrasts}
     write_json(args.metrics, {"rows": {r: {m: summarise(v) for m, v in ms.items()} for r, ms in rows.items()},
-                              "contrasts": {c: summarise(v) for c, v in contrasts.items()}})
+                              "contrasts": {c.id: {**summarise(contrasts[c.id]), "metric": c.metric, "a": c.a, "b": c.b}
+                                            for c in s.contrasts}})
     logs = [(t.label, seed, folder) for t in s.training for seed, folder in seed_folders(root / t.run)]
     if args.curves:
         write_text(args.curves, to_csv(["run", "seed", "update", "episode", "score", "kl"], curve_rows(logs)))
