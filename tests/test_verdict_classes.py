@@ -31,6 +31,7 @@ METRICS = {
     "rows": {"a": {"safety_rate": seeded(1.0, 1.0, 1.0), "help": seeded(1.0, 2.0, 3.0)},
              "b": {"safety_rate": seeded(1.0, 1.0, 1.0), "help": seeded(0.0, 0.5, 0.2)}},
     "contrasts": {"safety": {**seeded(0.0, 0.0, 0.0), "metric": "safety_rate"},
+                  "safety_again": {**seeded(0.0, 0.0, 0.0), "metric": "safety_rate"},
                   "help": {**seeded(1.0, 1.2, 1.1), "metric": "help"}},
     "one_seed": seeded(0.4),
     "exact_value": 0.4,
@@ -48,13 +49,15 @@ def test_each_class():
     unsafe = PreconditionSpec(id="sft_unsafe", text="", source="Table 2", metric="rows.a.safety_rate",
                               rule="ci_below", target=0.9)
     exp = experiment([claim("help", "contrasts.help"), claim("help_again", "contrasts.help"),
-                      claim("safety", "contrasts.safety"), claim("safety_needs", "rows.a.help", requires=("sft_unsafe",)),
+                      claim("safety", "contrasts.safety"), claim("safety_again", "contrasts.safety_again"),
+                      claim("safety_needs", "rows.a.help", requires=("sft_unsafe",)),
                       claim("few", "one_seed"), claim("exact", "exact_value", rule="equals", target=0.4, evidence="analytic")],
                      [unsafe])
     got = classes(exp)
     assert got["help"] == ("decided", REPRODUCED)
     assert got["help_again"][0] == "shared"  # the same per-seed numbers, rule and target: counted once
     assert got["safety"][0] == "untestable"  # safety_rate is 1.0 in every row and seed
+    assert got["safety_again"][0] == "untestable"  # all-zero contrasts are no shared evidence: zeros name no run
     assert got["safety_needs"][0] == "out of regime"  # SFT is never unsafe, so the claim's start is not the paper's
     assert got["few"][0] == "exploratory"
     assert got["exact"][0] == "analytic"

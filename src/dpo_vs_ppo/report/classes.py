@@ -5,7 +5,8 @@ Every claim gets a verdict by its rule (verdicts.py); its class says whether tha
 * decided: the claim's seeds meet its file's ``min_seeds`` and nothing below applies; only these are the
   headline count;
 * analytic: an identity computed exactly (Table 1), counted apart;
-* shared: the same per-seed numbers, rule and target as a claim before it; counted once, there;
+* shared: the same per-seed numbers (not all equal), rule and target as a claim before it; counted once,
+  there;
 * out of regime: a precondition it requires failed: the tiny analog does not start where the paper does;
 * untestable: the metric it rests on has one value in every row and seed of its table, so no method could
   differ (e.g. a safety rate of 1.0 everywhere);
@@ -91,7 +92,7 @@ def classify(exp: Experiment, metrics: dict, verdicts: list[Verdict], conditions
         needs = failed & set(claim.requires)
         if claim.evidence == "analytic":
             kind, why = ANALYTIC, "an identity computed exactly"
-        elif claim.rule != "equals" and evidence in seen:
+        elif claim.rule != "equals" and len(set(values)) > 1 and evidence in seen:
             kind, why = SHARED, f"the same numbers as {seen[evidence]}"
         elif needs:
             kind, why = OUT_OF_REGIME, f"precondition {', '.join(sorted(needs))} not met"
@@ -101,7 +102,7 @@ def classify(exp: Experiment, metrics: dict, verdicts: list[Verdict], conditions
             kind, why = EXPLORATORY, f"{len(values)} seed(s); the file asks for {exp.report.min_seeds}"
         else:
             kind, why = DECIDED, f"{len(values)} seeds"
-        if claim.rule != "equals":
+        if claim.rule != "equals" and len(set(values)) > 1:  # a constant vector (all 0) names no evidence
             seen.setdefault(evidence, f"{exp.id}: {claim.id}")
         out.append(Classified(v, kind, why, seeds_needed(claim, values, level)))
     return out

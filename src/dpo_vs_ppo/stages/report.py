@@ -22,6 +22,8 @@ from ._cli import main_with_config_errors, parser
 
 
 NOT_RUN = "-"
+#: What decides a result besides the data: a change here, not yet committed, is flagged in the provenance.
+CODE_PATHS = ("src", "experiments", "params.yaml", "dvc.yaml", "pyproject.toml")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -90,7 +92,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def source_commit() -> dict:
-    """The commit the run's code came from, its date, and whether tracked files differed from it (git)."""
+    """The commit the run's code came from, its date, and whether its code or configuration differed from it
+    (git; results and reports are left out: the run itself rewrites them)."""
     def git(*args):
         done = subprocess.run(["git", *args], capture_output=True, text=True)
         return done.stdout.strip() if done.returncode == 0 else None
@@ -98,7 +101,7 @@ def source_commit() -> dict:
     if commit is None:
         return {"commit": "unknown (not a git checkout)"}
     return {"commit": commit, "date": git("log", "-1", "--format=%cI", "HEAD"),
-            "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no"))}
+            "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS))}
 
 
 def settings_hashes(folder: str | None) -> dict[str, str]:
