@@ -28,7 +28,8 @@ PARAMS = "profile: tiny\nseeds: [0]\nablation_seeds: [0]\nconfidence_level: 0.95
 
 
 def setup(folder: Path) -> None:
-    build_models(folder / "models", "tiny")
+    refs = build_models(folder / "models", "tiny")
+    (folder / "models" / "model_refs.json").write_text(json.dumps(refs))  # as the models stage writes it
     prompts, texts = corpus()
     rows = [{"prompt": p, "chosen": t[len(p):], "rejected": " no .", "source": f"bench/{i}", "rule": "annotator"}
             for i, (p, t) in enumerate(zip(prompts, texts))]
