@@ -197,3 +197,11 @@ def test_a_bar_figures_title_is_the_captions_whole_first_sentence():
     caption = "Table 3's code column: pass@5 (SFT and + Ref.EMA over three seeds, the rest one). Dots: seeds."
     assert first_sentence(caption) == "Table 3's code column: pass@5 (SFT and + Ref.EMA over three seeds, the rest one)"
     assert first_sentence("No full stop at all") == "No full stop at all"
+
+
+def test_the_curve_band_is_the_reports_t_interval():
+    from dpo_vs_ppo.report.figures import t_band
+
+    values = [1.0, 2.0, 4.0]
+    ci = t_interval(values, 0.95)
+    assert t_band(values) == (ci.low, ci.high) and t_band([3.0]) == (3.0, 3.0)  # one seed: no band
