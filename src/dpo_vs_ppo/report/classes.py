@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ..experiment import ClaimSpec, Experiment
 from .student_t import t_quantile
-from .verdicts import REPRODUCED, Verdict, judge, lookup, per_seed
+from .verdicts import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Verdict, judge, lookup, per_seed
 
 DECIDED, ANALYTIC, SHARED, OUT_OF_REGIME, UNTESTABLE, EXPLORATORY = (
     "decided", "analytic", "shared", "out of regime", "untestable", "exploratory")
@@ -88,11 +88,12 @@ def classify(exp: Experiment, metrics: dict, verdicts: list[Verdict], conditions
         value = lookup(metrics, claim.metric)
         values = per_seed(value) if claim.rule != "equals" or isinstance(value, dict) else [value]
         evidence = (tuple(values), claim.rule, claim.target)
+        shareable = claim.rule != "equals" and len(set(values)) > 1  # a constant vector (all 0) names no evidence
         metric = base_metric(metrics, claim.metric)
         needs = failed & set(claim.requires)
         if claim.evidence == "analytic":
             kind, why = ANALYTIC, "an identity computed exactly"
-        elif claim.rule != "equals" and len(set(values)) > 1 and evidence in seen:
+        elif shareable and evidence in seen:
             kind, why = SHARED, f"the same numbers as {seen[evidence]}"
         elif needs:
             kind, why = OUT_OF_REGIME, f"precondition {', '.join(sorted(needs))} not met"
@@ -102,7 +103,7 @@ def classify(exp: Experiment, metrics: dict, verdicts: list[Verdict], conditions
             kind, why = EXPLORATORY, f"{len(values)} seed(s); the file asks for {exp.report.min_seeds}"
         else:
             kind, why = DECIDED, f"{len(values)} seeds"
-        if claim.rule != "equals" and len(set(values)) > 1:  # a constant vector (all 0) names no evidence
+        if shareable:
             seen.setdefault(evidence, f"{exp.id}: {claim.id}")
         out.append(Classified(v, kind, why, seeds_needed(claim, values, level)))
     return out
@@ -110,5 +111,5 @@ def classify(exp: Experiment, metrics: dict, verdicts: list[Verdict], conditions
 
 def counts(classified: list[Classified]) -> dict[str, dict[str, int]]:
     """{class: {verdict: n}} over ``classified``, every class and verdict present (zeros included)."""
-    verdicts = ("reproduced", "not reproduced", "inconclusive")
+    verdicts = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)
     return {k: {v: sum(c.kind == k and c.verdict.verdict == v for c in classified) for v in verdicts} for k in CLASSES}
