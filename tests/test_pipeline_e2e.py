@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,21 @@ def smoke_copy(tmp_path_factory) -> Path:
     params.update(profile="smoke", seeds=[0], ablation_seeds=[0])  # one seed: the smoke DAG is wiring only
     (dest / "params.yaml").write_text(yaml.safe_dump(params))
     run(["git", "init", "-q"], dest)
-    run(["dvc", "repro"], dest)
+    run([sys.executable, "-m", "dpo_vs_ppo.repro"], dest)  # the README's command 1: `dvc repro`, two at a time
     return dest
+
+
+def test_the_study_command_leaves_what_plain_dvc_repro_would(smoke_copy):
+    """The fixture ran stages two at a time with sleeping OpenMP threads (repro.py). DVC's lock is complete, and
+    two training stages rerun alone by plain `dvc repro --force` write the same bytes."""
+    assert json.loads(run(["dvc", "status", "dvc.yaml", "--json"], smoke_copy)) == {}
+    outputs = ["results/saferlhf/ppo_dialogue/s0/metrics.json", "results/saferlhf/ppo_dialogue/s0/steps.csv",
+               "results/saferlhf/dpo_dialogue/s0/metrics.json", "results/saferlhf/dpo_dialogue/s0/steps.csv"]
+    before = {name: (smoke_copy / name).read_bytes() for name in outputs}
+    for stage in ("saferlhf/ppo_dialogue@0", "saferlhf/dpo_dialogue@0"):
+        run(["dvc", "repro", "--force", "--single-item", stage], smoke_copy)
+    assert {name: (smoke_copy / name).read_bytes() for name in outputs} == before
+    assert json.loads(run(["dvc", "status", "dvc.yaml", "--json"], smoke_copy)) == {}
 
 
 def test_dvc_repro_on_smoke_writes_the_report(smoke_copy):
@@ -228,6 +242,10 @@ def test_a_bad_config_stops_dvc_repro_at_validate_before_any_output_is_removed(s
         errors = [line for line in output.splitlines() if line.startswith("config error:")]
         assert len(errors) == 1 and "ppo_dialogue.yaml: settings.num_mini_batches:" in errors[0], output
         assert "(at profile smoke)" in errors[0] and kept.is_file()
+        # the README's command 1 checks before DVC starts: the same line, exit 2, no stage started
+        study = subprocess.run([sys.executable, "-m", "dpo_vs_ppo.repro"], cwd=smoke_copy, env=env,
+                               capture_output=True, text=True)
+        assert study.returncode == 2 and study.stderr.strip() == errors[0] and study.stdout == "", study
     finally:
         path.write_text(original)
     run(["dvc", "repro"], smoke_copy)  # validate again; nothing downstream reruns

@@ -1,15 +1,17 @@
-"""Benchmark: the study's budgets. Runs ``dvc repro`` and prints each stage's wall time and peak memory.
+"""Benchmark: the study's budgets. Runs the study as ``python -m dpo_vs_ppo.repro`` does (``dvc repro``, two
+stages at a time) and prints each stage's wall time and peak memory.
 
     python -m dpo_vs_ppo.benchmarks.study_budget                 # whatever is stale in this checkout
     python -m dpo_vs_ppo.benchmarks.study_budget --force         # the whole study from scratch
     python -m dpo_vs_ppo.benchmarks.study_budget --smoke DIR     # the smoke profile in a fresh clone at DIR
     python -m dpo_vs_ppo.benchmarks.study_budget --checks DIR    # `dvc status` and a bad config, in a clone at DIR
+    python -m dpo_vs_ppo.benchmarks.study_budget --jobs 1        # one stage at a time, as plain `dvc repro`
 
-Budgets (README, "Budgets"; docs/budgets.md): the tiny study within 20 min on 2 cores, the smoke profile within 3 min,
-and every tiny stage under 4 GiB. A stage's memory is the peak of the summed proportional set size (PSS) of
-the whole process tree under ``dvc repro`` while it runs (DVC itself, the stage, sandbox workers) and of the
-warm-start server that runs it, sampled every 0.2 s: an upper bound on the stage's own (it includes DVC and
-the idle server). Stage times come from DVC's "Running stage" lines.
+Budgets (README, "Budgets"; docs/budgets.md): the tiny study within 20 min on 2 cores, the smoke profile within
+3 min, and every tiny stage under 4 GiB. A stage's memory is the peak of the summed proportional set size (PSS)
+of its ``dvc repro --single-item`` process tree (DVC itself, the stage, sandbox workers), the warm-start forks
+that run it and the warm-start servers, sampled every 0.2 s: an upper bound on the stage's own. The peak of all
+running stages together is printed as well (with two at a time, what the machine must hold).
 """
 
 from __future__ import annotations
@@ -23,24 +25,23 @@ import threading
 import time
 from pathlib import Path
 
+from .. import repro
+
 BUDGET_S = {"tiny": 20 * 60, "smoke": 3 * 60}
 MEMORY_BUDGET_MIB = 4096
 #: `.ci/run` from a fresh clone (install and the test suite).
 CI_BUDGET_S = 10 * 60
 #: The report stage, timed like any other stage.
 REPORT_BUDGET_S = 10.0
-#: The quick checks (``--checks``): `dvc status` in a clone, and a bad config reported by `dvc repro`.
+#: The quick checks (``--checks``): `dvc status` in a clone, and a bad config reported by the study's command.
 STATUS_TARGET_S = 2.0
 BAD_CONFIG_TARGET_S = 2.0
 
 
-def tree_memory_mib(root: int) -> float:
-    """Proportional set size (PSS) of ``root`` and all its descendants, from /proc (Linux), plus every
-    warm-start server and its forks (warm.py: a stage's worker is the server's child, not DVC's). PSS splits
-    each shared page between the processes that map it, so the forks' copy-on-write pages are counted once,
-    not once per process as a sum of RSS would."""
+def _process_table() -> tuple[dict[int, list[int]], list[int]]:
+    """parent pid -> child pids, and the pids of warm-start servers (their forks run the stages, warm.py)."""
     children: dict[int, list[int]] = {}
-    roots = [root]
+    servers = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -48,15 +49,40 @@ def tree_memory_mib(root: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             children.setdefault(int(fields[1]), []).append(int(entry.name))
             if b"dpo_vs_ppo.warm_server" in (entry / "cmdline").read_bytes():
-                roots.append(int(entry.name))
+                servers.append(int(entry.name))
         except (OSError, IndexError, ValueError):
             continue  # the process ended while we looked
-    total, todo = 0, roots
+    return children, servers
+
+
+def _tree(roots: list[int], children: dict[int, list[int]]) -> set[int]:
+    found, todo = set(), list(roots)
     while todo:
         pid = todo.pop()
-        total += _pss_kib(pid)
+        found.add(pid)
         todo += children.get(pid, [])
-    return total / 1024
+    return found
+
+
+def _writes_to(pid: int, log: Path) -> bool:
+    try:
+        return os.readlink(f"/proc/{pid}/fd/1") == str(log.resolve())
+    except OSError:
+        return False
+
+
+def job_memory_mib(jobs: list, children: dict[int, list[int]], servers: list[int]) -> dict[str, float]:
+    """Each running stage's proportional set size (PSS): the process tree of its ``dvc repro`` (DVC, the stage,
+    sandbox workers), the warm-start forks that run it (found by their stdout, the stage's log; with one job at
+    a time and no log, every fork) and the servers themselves. PSS splits each shared page between the processes
+    that map it, so copy-on-write pages of the forks count once, not once per process as a sum of RSS would."""
+    forks = _tree(servers, children) - set(servers)
+    out = {}
+    for job in jobs:
+        mine = {p for p in forks if job.log is None or _writes_to(p, job.log)}
+        pids = _tree([job.process.pid, *mine], children) | set(servers)
+        out[job.stage] = sum(_pss_kib(pid) for pid in pids) / 1024
+    return out
 
 
 def _pss_kib(pid: int) -> int:
@@ -69,43 +95,49 @@ def _pss_kib(pid: int) -> int:
     return 0
 
 
-def run_repro(command: list[str], cwd: Path) -> tuple[list[tuple[str, float, float]], float, int]:
-    """Run ``command``; return (stage, seconds, peak MiB) per stage in order, the total seconds, the exit code."""
-    start = time.perf_counter()
-    # The stages' `python -m ...` and `dvc` must be this interpreter's, even when its venv is not activated.
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    stages: list[list] = []  # [name, start, peak]
+def run_study(targets: list[str], force: bool, jobs: int) -> tuple[list[tuple[str, float, float]], float, float, int]:
+    """What `python -m dpo_vs_ppo.repro` does, measured: (stage, seconds, peak MiB) per stage in the order they
+    ended, the total seconds, the peak MiB of all running stages together, and the exit code."""
+    start, running, rows, peaks, together = time.perf_counter(), {}, [], {}, [0.0]
     done = threading.Event()
 
     def sample():
         while not done.wait(0.2):
-            if stages:
-                stages[-1][2] = max(stages[-1][2], tree_memory_mib(process.pid))
+            memory = job_memory_mib(list(running.values()), *_process_table()) if running else {}
+            for stage, mib in memory.items():
+                peaks[stage] = max(peaks.get(stage, 0.0), mib)
+            together[0] = max(together[0], sum(memory.values()))
+
+    def on_end(job, code):
+        running.pop(job.stage, None)
+        rows.append((job.stage, time.perf_counter() - job.started, peaks.get(job.stage, 0.0)))
+
+    hooks = {"on_start": lambda job: running.__setitem__(job.stage, job), "on_end": on_end}
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    for line in process.stdout:
-        sys.stdout.write(line)
-        if line.startswith("Running stage '"):
-            stages.append([line.split("'")[1], time.perf_counter(), 0.0])
-    code = process.wait()
-    end = time.perf_counter()
+    repro.check_config()
+    code, plan = 0, repro.make_plan(targets, force)
+    if "validate" in plan.order and len(plan.order) > 1 and not force:  # as repro.main: validate first, alone
+        code = repro.run_plan(repro.Plan(["validate"], {"validate": set()}), jobs, **hooks)
+        plan = repro.make_plan(targets, False)
+    if not code:
+        code = repro.run_plan(plan, jobs, force, **hooks)
     done.set()
     sampler.join()
-    bounds = [s[1] for s in stages[1:]] + [end]
-    return [(name, stop - begun, peak) for (name, begun, peak), stop in zip(stages, bounds)], end - start, code
+    return rows, time.perf_counter() - start, together[0], code
 
 
-def report(rows: list[tuple[str, float, float]], total: float, profile: str) -> str:
-    lines = [f"{'stage':<58} {'wall s':>8} {'peak MiB':>9}"]
+def report(rows: list[tuple[str, float, float]], total: float, together: float, profile: str, jobs: int) -> str:
+    lines = [f"{'stage (in the order they ended)':<58} {'wall s':>8} {'peak MiB':>9}"]
     lines += [f"{name:<58} {seconds:8.1f} {peak:9.0f}" for name, seconds, peak in rows]
     peak = max((r[2] for r in rows), default=0.0)
     budget = BUDGET_S[profile]
-    lines += ["", f"stages run: {len(rows)}",
+    lines += ["", f"stages run: {len(rows)}, {jobs} at a time; their walls add up to {sum(r[1] for r in rows) / 60:.1f} min",
               f"total wall: {total / 60:.1f} min ({total:.0f} s); budget {budget / 60:.0f} min: "
               f"{'met' if total <= budget else 'MISSED'}",
               f"largest stage peak: {peak:.0f} MiB; budget {MEMORY_BUDGET_MIB} MiB: "
-              f"{'met' if peak <= MEMORY_BUDGET_MIB else 'MISSED'}"]
+              f"{'met' if peak <= MEMORY_BUDGET_MIB else 'MISSED'}",
+              f"all running stages together, peak: {together:.0f} MiB"]
     if report_stage := [r[1] for r in rows if r[0] == "report"]:
         lines.append(f"report stage: {report_stage[0]:.1f} s; budget {REPORT_BUDGET_S:.0f} s: "
                      f"{'met' if report_stage[0] <= REPORT_BUDGET_S else 'MISSED'}")
@@ -128,10 +160,9 @@ def timed(command: list[str], cwd: Path) -> tuple[float, subprocess.CompletedPro
     return time.perf_counter() - start, done
 
 
-def quick_checks(root: Path) -> str:
-    """In the clone ``root``: `dvc status` (median of 3), then `dvc repro` with a bad smoke-profile value in
-    experiments/ppo_dialogue.yaml: its wall time, exit code, last line and the stages it started."""
-    status = sorted(timed(["dvc", "status", "-q"], root)[0] for _ in range(3))[1]
+def bad_config(root: Path, command: list[str]) -> str:
+    """``command`` in ``root`` with a bad smoke-profile value planted in experiments/ppo_dialogue.yaml: its wall
+    time, exit code, the stages it started and its error line."""
     path = root / "experiments" / "ppo_dialogue.yaml"
     original = path.read_text()
     bad = re.sub(r"(  smoke:\n(?:    .*\n)*?    rollout_batch_size: )\d+", r"\g<1>18", original, count=1)
@@ -139,37 +170,50 @@ def quick_checks(root: Path) -> str:
         raise SystemExit("study_budget: could not plant the bad value (experiments/ppo_dialogue.yaml changed shape)")
     path.write_text(bad)
     try:
-        seconds, done = timed(["dvc", "repro"], root)
+        seconds, done = timed(command, root)
     finally:
         path.write_text(original)
     output = (done.stdout + done.stderr).strip().splitlines()
     started = [line.split("'")[1] for line in output if line.startswith("Running stage '")]
     errors = [line for line in output if "config error" in line]
+    name = "python -m dpo_vs_ppo.repro" if "dpo_vs_ppo.repro" in command else " ".join(command)
     return "\n".join([
-        f"dvc status: {status:.2f} s (median of 3); target {STATUS_TARGET_S} s: "
-        f"{'met' if status <= STATUS_TARGET_S else 'MISSED'}",
-        f"bad config under dvc repro: exit {done.returncode} after {seconds:.2f} s; target {BAD_CONFIG_TARGET_S} s: "
+        f"bad config under `{name}`: exit {done.returncode} after {seconds:.2f} s; target {BAD_CONFIG_TARGET_S} s: "
         f"{'met' if seconds <= BAD_CONFIG_TARGET_S else 'MISSED'}",
         f"  stages started: {started}",
         f"  error: {errors[0] if errors else output[-1] if output else '(none)'}"])
+
+
+def quick_checks(root: Path) -> str:
+    """In the clone ``root``: `dvc status` (median of 3), then a bad config under the study's command (the README's
+    command 1) and under plain `dvc repro`."""
+    status = sorted(timed(["dvc", "status", "-q"], root)[0] for _ in range(3))[1]
+    return "\n".join([f"dvc status: {status:.2f} s (median of 3); target {STATUS_TARGET_S} s: "
+                      f"{'met' if status <= STATUS_TARGET_S else 'MISSED'}",
+                      bad_config(root, [sys.executable, "-m", "dpo_vs_ppo.repro"]),
+                      bad_config(root, ["dvc", "repro"])])
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("targets", nargs="*", help="stages to reproduce (default: the whole pipeline)")
     p.add_argument("--force", action="store_true", help="rerun every stage, cached or not")
+    p.add_argument("--jobs", type=int, default=None, metavar="N", help="stages at a time (default: repro.py's)")
     p.add_argument("--smoke", metavar="DIR", type=Path, help="clone HEAD to DIR (must not exist) and run the smoke profile")
     p.add_argument("--checks", metavar="DIR", type=Path, help="clone HEAD to DIR (must not exist): time `dvc status` and "
-                   "a bad config under `dvc repro`")
+                   "a bad config")
     args = p.parse_args(argv)
     if args.checks:
         subprocess.run(["git", "clone", "--quiet", str(Path.cwd()), str(args.checks)], check=True)
         print(quick_checks(args.checks))
         return
-    cwd, profile = (smoke_clone(args.smoke), "smoke") if args.smoke else (Path.cwd(), "tiny")
-    command = ["dvc", "repro", *args.targets] + (["--force"] if args.force or args.smoke else [])
-    rows, total, code = run_repro(command, cwd)
-    print("\n" + report(rows, total, profile))
+    profile = "tiny"
+    if args.smoke:
+        os.chdir(smoke_clone(args.smoke))
+        profile = "smoke"
+    jobs = repro.default_jobs() if args.jobs is None else max(1, args.jobs)
+    rows, total, together, code = run_study(args.targets, args.force or bool(args.smoke), jobs)
+    print("\n" + report(rows, total, together, profile, jobs))
     sys.exit(code)
 
 

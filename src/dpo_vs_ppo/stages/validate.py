@@ -99,8 +99,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--runs", required=True, metavar="YAML", help="the run list: experiments/runs.yaml")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="written only when everything is valid: settings/, report.json and code/ (see above)")
+    p.add_argument("--check-only", action="store_true", help="check only, write nothing (repro.py runs this first)")
     args = p.parse_args(argv)
     profile, runs, active = validate(args.params, args.experiments, args.runs)
+    if args.check_only:
+        return
     write_outputs(args.out, runs, active)
     print(f"validate: params, the run list and {len(active)} experiment files valid at {', '.join(PROFILES)}; "
           f"wrote {args.out} for profile {profile}")
