@@ -22,6 +22,7 @@ def test_docs_fidelity_lists_every_deviation_marked_in_code():
             f"{path} marks a DEVIATION that docs/fidelity.md does not list"
 
 
-def test_readme_first_command_runs_dvc_repro_offline():
+def test_readme_first_command_is_the_study_command_the_smoke_pipeline_test_runs():
     first = re.search(r"# 1\..*\n(.*)\n", (REPO / "README.md").read_text()).group(1)
-    assert first.startswith("python3 -m venv .venv") and first.endswith("dvc repro")
+    assert first.startswith("python3 -m venv .venv") and first.endswith("python -m dpo_vs_ppo.repro")
+    assert '[sys.executable, "-m", "dpo_vs_ppo.repro"]' in (REPO / "tests/test_pipeline_e2e.py").read_text()

@@ -5,8 +5,8 @@
     python -m dpo_vs_ppo.repro --dry          # the stages that would run, in order; run nothing
     python -m dpo_vs_ppo.repro --jobs 1       # one at a time, DVC's own output streamed
 
-Why: `dvc repro` runs one stage at a time, and a tiny stage keeps about one of a small machine's cores busy
-(small matrices, token-by-token generation), so on 2 cores half the machine idles (docs/budgets.md).
+Why: `dvc repro` runs one stage at a time, and a stage on CPU runs torch on one thread (so that its numbers do
+not depend on the machine), so on 2 cores half the machine would idle (docs/budgets.md).
 
 How, in order:
 1. the config check of the validate stage (its dvc.yaml command, ``--check-only``): a bad config is one
@@ -21,11 +21,11 @@ How, in order:
    With more than one job each stage's output goes to ``.dvc/tmp/repro/<stage>.log``; a failed stage's last
    lines are printed, no new stage starts, and the running ones finish.
 
-Results are the same bytes as `dvc repro` gives: each stage keeps its own torch thread count, and the
-threads of two concurrent stages sleep instead of spinning while they wait for work (``OMP_WAIT_POLICY``,
-https://gcc.gnu.org/onlinedocs/libgomp/OMP_005fWAIT_005fPOLICY.html): spinning threads of one stage would
-take the cores the other stage's threads need, and two concurrent stages then ran 17x slower (measured).
-At the paper profile stages span GPUs and nodes (launch.py): run one at a time (the default there).
+Results are the same bytes as plain `dvc repro` gives (tested): a stage's numbers do not depend on what runs
+beside it, as torch runs on one CPU thread (``training/runtime.py``). Threads that wait for work sleep instead
+of spinning (``OMP_WAIT_POLICY``, https://gcc.gnu.org/onlinedocs/libgomp/OMP_005fWAIT_005fPOLICY.html): with
+two threads a stage, two stages' spinning threads took each other's cores and ran 17x slower (measured).
+At the paper profile stages span GPUs and nodes (launch.py): one at a time (the default there).
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """Run one result of the paper on its own: its DVC stages (and nothing else), then its report section.
 
-    python -m dpo_vs_ppo.run table3          # dvc repro table3, then reports/single/table3/README.md
+    python -m dpo_vs_ppo.run table3          # repro.py table3, then reports/single/table3/README.md
     python -m dpo_vs_ppo.run --list          # every result and the stage that produces it
     python -m dpo_vs_ppo.run table7 --dry    # print the commands only
 
-``dvc repro <stage>`` runs the stage and whatever upstream of it is stale, so a result reuses every
-cached checkpoint it shares with others. The section is rendered into ``reports/single/<result>/``
-(git-ignored); ``reports/`` itself is the whole study's report, rendered by ``dvc repro report``.
+``python -m dpo_vs_ppo.repro <stage>`` (``dvc repro``, two stages at a time) runs the stage and whatever
+upstream of it is stale, so a result reuses every cached checkpoint it shares with others. The section is
+rendered into ``reports/single/<result>/`` (git-ignored); ``reports/`` itself is the whole study's report,
+rendered by the ``report`` stage.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ RESULTS = ("table1", "figure1", "table2", "table3", "table4", "table5", "table6"
 
 def commands(result: str) -> list[list[str]]:
     """The commands that reproduce ``result``: its stage, then its report section."""
-    return [["dvc", "repro", result],
+    return [[sys.executable, "-m", "dpo_vs_ppo.repro", result],
             [sys.executable, "-m", "dpo_vs_ppo.stages.report", "--params", "params.yaml",
              "--experiment", f"experiments/{result}.yaml", f"results/{result}", "--out", f"reports/single/{result}"]]
 

@@ -13,10 +13,16 @@ OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TRL_EXPE
 
 
 def prepare_process(seed: int, offline: bool = True) -> None:
-    """Seed every generator, and keep the process off the network unless the profile loads hub ids."""
+    """Seed every generator, keep the process off the network unless the profile loads hub ids, and run torch on
+    one CPU thread when there is no GPU."""
     if offline:
         for key, value in OFFLINE_ENV.items():
             os.environ.setdefault(key, value)
+    if not torch.cuda.is_available():
+        # torch's default is a thread per core, and a CPU matmul's sums are split by thread, so the numbers
+        # would depend on the machine's core count. One thread: the same numbers on 2 cores or 64, and
+        # repro.py runs one stage per core instead (docs/budgets.md).
+        torch.set_num_threads(1)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
