@@ -5,8 +5,8 @@
     python -m dpo_vs_ppo.repro --dry          # the stages that would run, in order; run nothing
     python -m dpo_vs_ppo.repro --jobs 1       # one at a time, DVC's own output streamed
 
-Why: `dvc repro` runs one stage at a time, and a stage on CPU runs torch on one thread (so that its numbers do
-not depend on the machine), so on 2 cores half the machine would idle (docs/budgets.md).
+Why: `dvc repro` runs one stage at a time, and a tiny stage keeps little more than one core busy (small
+matrices, token-by-token generation), so on 2 cores much of the machine idles (docs/budgets.md).
 
 How, in order:
 1. the config check of the validate stage (its dvc.yaml command, ``--check-only``): a bad config is one
@@ -22,9 +22,10 @@ How, in order:
    lines are printed, no new stage starts, and the running ones finish.
 
 Results are the same bytes as plain `dvc repro` gives (tested): a stage's numbers do not depend on what runs
-beside it, as torch runs on one CPU thread (``training/runtime.py``). Threads that wait for work sleep instead
-of spinning (``OMP_WAIT_POLICY``, https://gcc.gnu.org/onlinedocs/libgomp/OMP_005fWAIT_005fPOLICY.html): with
-two threads a stage, two stages' spinning threads took each other's cores and ran 17x slower (measured).
+beside it, as its torch thread count is fixed (``training/runtime.py``). When stages run together, threads that
+wait for work sleep instead of spinning (``OMP_WAIT_POLICY``,
+https://gcc.gnu.org/onlinedocs/libgomp/OMP_005fWAIT_005fPOLICY.html): two 2-thread stages with spinning
+threads took each other's cores and ran 17x slower (measured); alone, a stage spins, which is faster.
 At the paper profile stages span GPUs and nodes (launch.py): one at a time (the default there).
 """
 
@@ -108,10 +109,10 @@ def dvc_command(stage: str, force: bool) -> list[str]:
             *(["--force"] if force else []), stage]
 
 
-def job_env(jobs: int) -> dict[str, str]:
+def job_env(concurrent: bool) -> dict[str, str]:
     """This interpreter's bin first (the stages' `python -m`), and sleeping OpenMP threads if concurrent."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    if jobs > 1:
+    if concurrent:
         for name, value in CONCURRENT_ENV.items():
             env.setdefault(name, value)
     return env
@@ -138,7 +139,7 @@ def outcome(job: Job, code: int) -> str:
 def run_plan(plan: Plan, jobs: int, force: bool = False, on_start=None, on_end=None) -> int:
     """Run the plan, ``jobs`` stages at a time; return 0, or the first failed stage's exit code.
     ``on_start(job)`` and ``on_end(job, code)`` are for benchmarks (study_budget.py measures each stage)."""
-    env, rank = job_env(jobs), plan.priority()
+    rank = plan.priority()
     pending, running, ended, failed = list(plan.order), {}, [], 0
     try:
         while pending or running:
@@ -146,7 +147,10 @@ def run_plan(plan: Plan, jobs: int, force: bool = False, on_start=None, on_end=N
                     ready := [s for s in pending if plan.needs[s] <= set(ended)]):
                 stage = max(ready, key=rank.__getitem__)  # ties: the first in the plan's order
                 pending.remove(stage)
-                running[stage] = job = start(stage, jobs, force, env)
+                # A stage that starts with nothing running and nothing else ready stays alone until it ends (only
+                # an ending makes a stage ready): its threads may spin, which is faster alone.
+                alone = jobs == 1 or (not running and len(ready) == 1)
+                running[stage] = job = start(stage, jobs, force, job_env(concurrent=not alone))
                 if on_start:
                     on_start(job)
             if not running:

@@ -8,21 +8,23 @@ import random
 import numpy as np
 import torch
 
+#: torch's threads in a process without a GPU (see prepare_process).
+CPU_THREADS = 2
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TRL_EXPERIMENTAL_SILENCE": "1",
                "TOKENIZERS_PARALLELISM": "false", "WANDB_DISABLED": "true"}
 
 
 def prepare_process(seed: int, offline: bool = True) -> None:
-    """Seed every generator, keep the process off the network unless the profile loads hub ids, and run torch on
-    one CPU thread when there is no GPU."""
+    """Seed every generator, keep the process off the network unless the profile loads hub ids, and fix torch's
+    thread count when there is no GPU."""
     if offline:
         for key, value in OFFLINE_ENV.items():
             os.environ.setdefault(key, value)
     if not torch.cuda.is_available():
         # torch's default is a thread per core, and a CPU matmul's sums are split by thread, so the numbers
-        # would depend on the machine's core count. One thread: the same numbers on 2 cores or 64, and
-        # repro.py runs one stage per core instead (docs/budgets.md).
-        torch.set_num_threads(1)
+        # would depend on the machine's core count. A fixed count gives the same numbers on 2 cores or 64; 2 is
+        # what the committed results were made with (a 2-core machine), and it beat 1 thread (docs/budgets.md).
+        torch.set_num_threads(CPU_THREADS)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
