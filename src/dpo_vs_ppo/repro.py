@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
         code = run_plan(Plan(["validate"], {"validate": set()}), jobs)
         plan = make_plan(args.targets, False) if not code else plan
     if not code and plan.order:
-        print(f"repro: {len(plan.order)} stages to run, {jobs} at a time"
+        print(f"repro: {len(plan.order)} stage{'' if len(plan.order) == 1 else 's'} to run, {jobs} at a time"
               + (f" (each stage's output: {LOGS}/)" if jobs > 1 else ""), flush=True)
         code = run_plan(plan, jobs, args.force)
     minutes = (time.perf_counter() - began) / 60

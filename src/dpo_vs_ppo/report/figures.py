@@ -159,7 +159,7 @@ def cost_panel(data_file: Path, out_file: Path, spec=None) -> None:
     df = pd.read_csv(data_file).groupby(["run", "seed"], sort=False, as_index=False).sum(numeric_only=True)
     sns.set_theme(style="whitegrid", font_scale=0.85)
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.5 * df["run"].nunique() + 1.8))
-    for ax, column, label in zip(axes, ("wall_time_s", "generated_tokens"), ("training wall time (s, 2 CPU cores)",
+    for ax, column, label in zip(axes, ("wall_time_s", "generated_tokens"), ("training wall time (s; see the caption)",
                                                                           "tokens generated during training")):
         sns.barplot(df, y="run", x=column, hue="run", errorbar=None, ax=ax, legend=False)
         ax.set(ylabel="", xlabel=label)
