@@ -205,9 +205,12 @@ def main(argv: list[str] | None = None) -> None:
     check_config()
     plan = make_plan(args.targets, args.force)
     if args.dry:
+        if "validate" in plan.order and len(plan.order) > 1 and not args.force:
+            print("repro: validate is stale, so this lists everything downstream of it; the files it writes "
+                  "decide which of them run", file=sys.stderr)
         print("\n".join(plan.order) or "every stage is up to date")
         return
-    code = 0
+    code, anything = 0, bool(plan.order)
     if "validate" in plan.order and len(plan.order) > 1 and not args.force:
         # validate first, alone: the files it writes decide which other stages are stale
         code = run_plan(Plan(["validate"], {"validate": set()}), jobs)
@@ -217,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
               + (f" (each stage's output: {LOGS}/)" if jobs > 1 else ""), flush=True)
         code = run_plan(plan, jobs, args.force)
     minutes = (time.perf_counter() - began) / 60
-    print(f"repro: {'FAILED' if code else 'done'} after {minutes:.1f} min" if plan.order or code
+    print(f"repro: {'FAILED' if code else 'done'} after {minutes:.1f} min" if anything
           else "repro: every stage is up to date", flush=True)
     sys.exit(code)
 
