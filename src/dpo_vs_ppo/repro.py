@@ -189,6 +189,27 @@ def default_jobs() -> int:
     return 1 if paper or (os.cpu_count() or 1) < 2 else 2
 
 
+def validate_first(plan: Plan, force: bool) -> bool:
+    """Whether validate is stale among others: then it runs first, alone, as the files it writes decide which
+    of the others are stale."""
+    return "validate" in plan.order and len(plan.order) > 1 and not force
+
+
+def reproduce(targets: list[str], force: bool, jobs: int, on_start=None, on_end=None) -> tuple[int, bool]:
+    """Check the configs, plan, run; return the exit code and whether any stage was planned."""
+    check_config()
+    plan = make_plan(targets, force)
+    code, anything = 0, bool(plan.order)
+    if validate_first(plan, force):
+        code = run_plan(Plan(["validate"], {"validate": set()}), jobs, on_start=on_start, on_end=on_end)
+        plan = make_plan(targets, False) if not code else plan
+    if not code and plan.order:
+        print(f"repro: {len(plan.order)} stage{'' if len(plan.order) == 1 else 's'} to run, {jobs} at a time"
+              + (f" (each stage's output: {LOGS}/)" if jobs > 1 else ""), flush=True)
+        code = run_plan(plan, jobs, force, on_start=on_start, on_end=on_end)
+    return code, anything
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("targets", nargs="*", help="stages or results to reproduce, with what they need "
@@ -201,24 +222,16 @@ def main(argv: list[str] | None = None) -> None:
     jobs = default_jobs() if args.jobs is None else args.jobs
     if jobs < 1:
         p.error("--jobs must be at least 1")
-    began = time.perf_counter()
-    check_config()
-    plan = make_plan(args.targets, args.force)
     if args.dry:
-        if "validate" in plan.order and len(plan.order) > 1 and not args.force:
+        check_config()
+        plan = make_plan(args.targets, args.force)
+        if validate_first(plan, args.force):
             print("repro: validate is stale, so this lists everything downstream of it; the files it writes "
                   "decide which of them run", file=sys.stderr)
         print("\n".join(plan.order) or "every stage is up to date")
         return
-    code, anything = 0, bool(plan.order)
-    if "validate" in plan.order and len(plan.order) > 1 and not args.force:
-        # validate first, alone: the files it writes decide which other stages are stale
-        code = run_plan(Plan(["validate"], {"validate": set()}), jobs)
-        plan = make_plan(args.targets, False) if not code else plan
-    if not code and plan.order:
-        print(f"repro: {len(plan.order)} stage{'' if len(plan.order) == 1 else 's'} to run, {jobs} at a time"
-              + (f" (each stage's output: {LOGS}/)" if jobs > 1 else ""), flush=True)
-        code = run_plan(plan, jobs, args.force)
+    began = time.perf_counter()
+    code, anything = reproduce(args.targets, args.force, jobs)
     minutes = (time.perf_counter() - began) / 60
     print(f"repro: {'FAILED' if code else 'done'} after {minutes:.1f} min" if anything
           else "repro: every stage is up to date", flush=True)

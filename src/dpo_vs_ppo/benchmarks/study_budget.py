@@ -112,16 +112,10 @@ def run_study(targets: list[str], force: bool, jobs: int) -> tuple[list[tuple[st
         running.pop(job.stage, None)
         rows.append((job.stage, time.perf_counter() - job.started, peaks.get(job.stage, 0.0)))
 
-    hooks = {"on_start": lambda job: running.__setitem__(job.stage, job), "on_end": on_end}
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    repro.check_config()
-    code, plan = 0, repro.make_plan(targets, force)
-    if "validate" in plan.order and len(plan.order) > 1 and not force:  # as repro.main: validate first, alone
-        code = repro.run_plan(repro.Plan(["validate"], {"validate": set()}), jobs, **hooks)
-        plan = repro.make_plan(targets, False)
-    if not code:
-        code = repro.run_plan(plan, jobs, force, **hooks)
+    code, _ = repro.reproduce(targets, force, jobs, on_start=lambda job: running.__setitem__(job.stage, job),
+                              on_end=on_end)
     done.set()
     sampler.join()
     return rows, time.perf_counter() - start, together[0], code
