@@ -140,11 +140,11 @@ def run_plan(plan: Plan, jobs: int, force: bool = False, on_start=None, on_end=N
     """Run the plan, ``jobs`` stages at a time; return 0, or the first failed stage's exit code.
     ``on_start(job)`` and ``on_end(job, code)`` are for benchmarks (study_budget.py measures each stage)."""
     rank = plan.priority()
-    pending, running, ended, failed = list(plan.order), {}, [], 0
+    pending, running, ended, failed = list(plan.order), {}, set(), 0
     try:
         while pending or running:
             while not failed and len(running) < jobs and (
-                    ready := [s for s in pending if plan.needs[s] <= set(ended)]):
+                    ready := [s for s in pending if plan.needs[s] <= ended]):
                 stage = max(ready, key=rank.__getitem__)  # ties: the first in the plan's order
                 pending.remove(stage)
                 # A stage that starts with nothing running and nothing else ready stays alone until it ends (only
@@ -162,7 +162,7 @@ def run_plan(plan: Plan, jobs: int, force: bool = False, on_start=None, on_end=N
                     on_end(job, code)
                 print(f"[{len(ended) + 1:>3}/{len(plan.order)}] {time.perf_counter() - job.started:6.1f} s  "
                       f"{stage}: {outcome(job, code)}", flush=True)
-                ended.append(stage)
+                ended.add(stage)
                 if code:
                     failed = failed or code
                     _print_tail(job)

@@ -148,9 +148,8 @@ def smoke_clone(target: Path) -> Path:
 
 
 def timed(command: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=cwd, env=repro.job_env(concurrent=False), capture_output=True, text=True)
     return time.perf_counter() - start, done
 
 
