@@ -5,11 +5,16 @@ Every hostile case checks three things: the program counts as a failure, the har
 passes. The pool has two workers, as in the stages.
 """
 
+import dataclasses
+import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +53,30 @@ def test_correct_program_passes_every_test(box):
 def test_failing_programs_get_their_status_and_stop_at_the_first_failure(box, code, status):
     result = box.run(code, TESTS)
     assert not result.passed and result.statuses == (status,)
+
+
+def forked_verdict(code: str, limits: SandboxLimits) -> list:
+    """What a fresh worker's forked child makes of ``code`` (run_test, no shortcut), in a process of its own:
+    a Worker isolates the network namespace of the process that builds it."""
+    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); import sandbox_worker as w; "
+              "print(json.dumps(w.Worker().run_test(sys.stdin.read(), '1\\n', json.loads(sys.argv[2]))))")
+    out = subprocess.run([sys.executable, "-I", "-c", script, str(Path(sandbox_worker.__file__).parent),
+                          json.dumps(dataclasses.asdict(limits))], input=code, capture_output=True, text=True,
+                         timeout=60, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("code", ["def (:\n", "print(1\n", "if x:\nprint(2)\n", "\tx = 1\n  y = 2\n",
+                                  "print(0x)\n", "x = 1\nreturn x\n", "x = 1\0\n"])
+def test_a_program_that_does_not_compile_gets_the_childs_verdict_without_a_fork(box, code):
+    # The worker's shortcut (sandbox_worker.compiles) against the child it replaces: the same status and output
+    assert not sandbox_worker.compiles(code)
+    assert forked_verdict(code, box.limits) == ["runtime_error", ""]
+    assert box.run(code, TESTS, stop_on_failure=False).statuses == ("runtime_error",) * len(TESTS)
+
+
+def test_programs_that_compile_with_warnings_still_run(box):
+    assert sandbox_worker.compiles("print(1 is 1)\n") and box.run("print(1 is 1)\n", [TestCase("", "True\n")]).passed
 
 
 def test_all_tests_run_when_asked_and_only_a_full_pass_passes(box):

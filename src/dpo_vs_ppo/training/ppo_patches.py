@@ -14,6 +14,8 @@ from contextlib import contextmanager
 
 import torch
 
+from . import decoding
+
 
 @contextmanager
 def construction_patches(args, ppo_module):
@@ -89,14 +91,19 @@ def paper_patches(trainer, ppo_module):
         # still uses top-k.
         started, context_length = time.perf_counter(), queries.shape[1]
         attention_mask = queries != pad_token_id
-        output = lm_backbone.generate(input_ids=torch.masked_fill(queries, ~attention_mask, 0),
-                                      attention_mask=attention_mask, generation_config=generation_config,
-                                      return_dict_in_generate=True, output_logits=True)
-        logits = torch.stack(output.logits, 1) / (args.temperature + 1e-7)
+        input_ids = torch.masked_fill(queries, ~attention_mask, 0)
+        if plain := decoding.plain_sampling(lm_backbone, generation_config):  # same tokens, faster on tiny CPU models
+            sequences, raw_logits = decoding.sample(lm_backbone, input_ids, attention_mask, keep_logits=True, **plain)
+        else:
+            output = lm_backbone.generate(input_ids=input_ids, attention_mask=attention_mask,
+                                          generation_config=generation_config, return_dict_in_generate=True,
+                                          output_logits=True)
+            sequences, raw_logits = output.sequences, output.logits
+        logits = torch.stack(raw_logits, 1) / (args.temperature + 1e-7)
         if logits.is_cuda:
             torch.cuda.synchronize()  # kernels run asynchronously: time the work, not its launch
         trainer.generate_seconds += time.perf_counter() - started
-        return torch.cat((queries, output.sequences[:, context_length:]), dim=1), logits
+        return torch.cat((queries, sequences[:, context_length:]), dim=1), logits
 
     for name, patched in zip(names, (masked_whiten, get_reward, generation_config, generate)):
         setattr(ppo_module, name, patched)
