@@ -97,3 +97,17 @@ def test_the_seed_count_gives_the_promised_power():
         sample = rng.normal(effect, sd, n)
         hits += judge(claim("c", "m"), {"m": seeded(*sample)}, 0.95).verdict == REPRODUCED
     assert 0.72 <= hits / 2000 <= 0.86  # z-based n with a t interval: a little under 80 %
+
+
+def test_the_no_change_seed_count_fits_the_interval_inside_the_margin():
+    """Simulated like the test above: a true change of 0.1 inside a margin of 0.6 (room 0.5, sd 1.0)."""
+    rng = np.random.default_rng(1)
+    same = claim("same", "m", rule="equivalent", margin=0.6)
+    draws = rng.normal(0, 1, 400)
+    pilot = list((draws - draws.mean()) / draws.std(ddof=1) + 0.1)
+    n = int(seeds_needed(same, pilot, 0.95))
+    assert n == 32  # the room 0.5 plays the effect's part
+    hits = sum(judge(same, {"m": seeded(*rng.normal(0.1, 1.0, n))}, 0.95).verdict == REPRODUCED
+               for _ in range(2000))
+    assert 0.70 <= hits / 2000 <= 0.86  # measured 0.78: z-based n with a t interval, as above
+    assert seeds_needed(same, [0.7, 0.8, 0.9], 0.95) == ""  # already outside the margin: no n shows "no change"

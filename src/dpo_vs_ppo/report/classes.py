@@ -13,7 +13,8 @@ Every claim gets a verdict by its rule (verdicts.py); its class says whether tha
 * exploratory: fewer seeds than the file asks for, so one sign or a wide interval decides it.
 
 Beside each, the seeds a power calculation asks for: from this run's spread (the pilot) and effect, the n at
-which a two-sided test at the report's level has 80 % power, ((z_a + z_b) * sd / |mean - target|)^2.
+which a two-sided test at the report's level has 80 % power, ((z_a + z_b) * sd / |mean - target|)^2; for a
+"no change" claim, with margin - |mean - target| in the denominator (the interval must fit inside the margin).
 """
 
 from __future__ import annotations
@@ -61,13 +62,17 @@ def constant_in_every_row(metrics: dict, metric: str) -> bool:
 
 
 def seeds_needed(claim: ClaimSpec, values: list[float], level: float) -> str:
-    """n for POWER at the observed effect and spread; '' with one seed, no spread, or no effect."""
-    if claim.rule not in ("ci_above", "ci_below") or len(values) < 2:
+    """n for POWER at the observed effect and spread; '' with one seed, no spread, or no effect. For a
+    "no change" claim the effect is the room between the observed change and the margin ('' when the
+    observed change is already outside it: no n shows equivalence then)."""
+    if claim.rule not in ("ci_above", "ci_below", "equivalent") or len(values) < 2:
         return ""
     mean = sum(values) / len(values)
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
     effect = abs(mean - claim.target)
-    if sd == 0 or effect == 0:
+    if claim.rule == "equivalent":
+        effect = claim.margin - effect
+    if sd == 0 or effect <= 0:
         return ""
     z = t_quantile((1 + level) / 2, 10**6) + t_quantile(POWER, 10**6)  # normal quantiles
     return str(max(2, math.ceil((z * sd / effect) ** 2)))
