@@ -8,7 +8,9 @@ import pytest
 import yaml
 
 from dpo_vs_ppo.config import ConfigError
-from dpo_vs_ppo.experiment import PAPER_CELL, experiment_files, load_experiment
+from dpo_vs_ppo.experiment import experiment_files, load_experiment
+from dpo_vs_ppo.report.citations import PAPER_CELL, cite, paper_cell
+from dpo_vs_ppo.stages import validate
 from conftest import REPO
 
 REPORTED = [p for p in experiment_files(REPO / "experiments")
@@ -34,10 +36,10 @@ def test_no_claim_retypes_a_number_of_its_table(path):
 
 
 def test_a_cited_cell_is_filled_in_from_the_table():
-    exp = load_experiment(REPO / "experiments" / "table2.yaml", "tiny")
-    claim = next(c for c in exp.report.claims if c.id == "ppo_safer_than_dpo")
+    report = load_experiment(REPO / "experiments" / "table2.yaml", "tiny").report
+    claim = next(c for c in cite(report).claims if c.id == "ppo_safer_than_dpo")
     assert "99.5% vs 55.4%" in claim.text and "::" not in claim.text
-    assert exp.report.paper_cell("PPO", "S.R.") == "99.5%"
+    assert paper_cell(report, "PPO", "S.R.") == "99.5%"
 
 
 def test_a_citation_of_no_cell_is_a_one_line_config_error(tmp_path):
@@ -46,4 +48,9 @@ def test_a_citation_of_no_cell_is_a_one_line_config_error(tmp_path):
     path = folder / "table2.yaml"
     path.write_text(path.read_text().replace("{DPO::S.R.}", "{DPO::Safety}", 1))
     with pytest.raises(ConfigError, match=r"report\.claims\[0\]\.text: \{DPO::Safety\} names no paper cell"):
-        load_experiment(path, "tiny")
+        validate.validate(str(REPO / "params.yaml"), str(folder), str(folder / "runs.yaml"))
+
+
+def test_the_committed_report_shows_cells_not_citations():
+    text = (REPO / "reports" / "README.md").read_text()
+    assert not PAPER_CELL.search(text), PAPER_CELL.search(text).group(0)

@@ -16,8 +16,7 @@ Overlays (``base`` and ``profiles``) may only change keys that exist: a typo is 
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,8 +37,7 @@ class ClaimSpec:
     id: str
     """Short identifier, unique within the experiment."""
     text: str
-    """The paper's claim, in words, with where it is made. The paper's numbers are cited from the table's rows
-    as ``{row label::paper column}``, never retyped (ReportSpec.with_paper_numbers fills them in)."""
+    """The paper's claim, in words, with where it is made."""
     metric: str
     """Dotted path of our value in the experiment's metrics.json (a number, or a {per_seed: [...]} record)."""
     rule: Literal["equals", "ci_above", "ci_below", "equivalent"]
@@ -69,8 +67,7 @@ class PreconditionSpec:
     text: str
     """The condition, in words."""
     source: str
-    """Where the paper's starting point is stated (table, section, or outside source); paper numbers as in
-    ClaimSpec.text."""
+    """Where the paper's starting point is stated (table, section, or outside source)."""
     metric: str
     """Dotted path of our value in the experiment's metrics.json."""
     rule: Literal["equals", "ci_above", "ci_below"]
@@ -132,10 +129,6 @@ class FigureSpec:
     """Table figures: the metric drawn (for the scatter, 'x_metric,y_metric')."""
 
 
-#: A paper number cited in a claim: ``{row label::paper column}`` of the experiment's table.
-PAPER_CELL = re.compile(r"\{([^{}]+?)::([^{}]+)\}")
-
-
 @dataclass(frozen=True)
 class ReportSpec:
     """How the report shows one experiment."""
@@ -156,30 +149,7 @@ class ReportSpec:
     """Seeds a claim needs to count in the headline; with fewer it is reported as exploratory (issue [I]:
     at least 5 for Tables 2, 3, 6, 7, 8, 10 and Figure 1, at least 3 elsewhere)."""
 
-    def paper_cell(self, label: str, column: str) -> str | None:
-        """The paper's cell of the table row ``label`` under ``column``, or None."""
-        row = next((r for r in self.table.rows if r.label == label), None)
-        if row is None or column not in self.table.paper_columns:
-            return None
-        return row.paper[self.table.paper_columns.index(column)]
-
-    def with_paper_numbers(self) -> ReportSpec:
-        """This spec with every ``{row label::paper column}`` in a claim or precondition replaced by that cell."""
-        def fill(text: str) -> str:
-            return PAPER_CELL.sub(lambda m: self.paper_cell(m.group(1), m.group(2)) or m.group(0), text)
-        return replace(self, claims=tuple(replace(c, text=fill(c.text)) for c in self.claims),
-                       preconditions=tuple(replace(p, text=fill(p.text), source=fill(p.source))
-                                           for p in self.preconditions))
-
     def problems(self):
-        texts = [(f"claims[{i}].text", c.text) for i, c in enumerate(self.claims)] + [
-            (f"preconditions[{i}].{key}", getattr(p, key)) for i, p in enumerate(self.preconditions)
-            for key in ("text", "source")]
-        for key, text in texts:
-            for m in PAPER_CELL.finditer(text):
-                if self.paper_cell(m.group(1), m.group(2)) is None:
-                    yield key, (f"{m.group(0)} names no paper cell (rows: {[r.label for r in self.table.rows]}; "
-                                f"columns: {list(self.table.paper_columns)})")
         ids = [c.id for c in self.claims]
         if len(set(ids)) != len(ids):
             yield "claims", f"claim ids must be unique, got {ids}"
@@ -258,7 +228,7 @@ def load_experiment(path: str | Path, profile: str, stage: str | None = None) ->
         paper_ref=raw["paper_ref"],
         stage=kind,
         settings=settings[profile],
-        report=build(ReportSpec, raw["report"], leaf, "report.", sources).with_paper_numbers() if "report" in raw else None,
+        report=build(ReportSpec, raw["report"], leaf, "report.", sources) if "report" in raw else None,
         profile=profile,
         files=files,
     )

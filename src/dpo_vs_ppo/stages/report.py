@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 from ..config import ConfigError, load_params
 from ..experiment import load_experiment
 from ..records import read_json, write_json, write_text
+from ..report import citations
 from ..report.classes import CLASSES, classify, counts, preconditions
 from ..report.figures import FIGURES
 from ..report.markdown import LITERAL, render_report
@@ -43,6 +45,9 @@ def main(argv: list[str] | None = None) -> None:
         exp = load_experiment(exp_path, params.profile)
         if exp.report is None:
             raise ConfigError(exp_path, "report", "missing key (this file configures a pipeline part, not a result)")
+        if problems := citations.problems(exp.report):
+            raise ConfigError(exp_path, f"report.{problems[0][0]}", problems[0][1])
+        exp = replace(exp, report=citations.cite(exp.report))
         if results == NOT_RUN:
             if exp.report.claims or any(not c.startswith(LITERAL) for r in exp.report.table.rows for c in r.ours):
                 raise ConfigError(exp_path, "report", 'a result not run has no claims and only literal cells ("=not run")')

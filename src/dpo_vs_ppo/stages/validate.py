@@ -26,6 +26,7 @@ from pathlib import Path
 from .. import code_deps
 from ..config import PROFILES, ConfigError, load_params
 from ..experiment import Experiment, experiment_files, load_experiment
+from ..report import citations
 from ..launch import accelerate_config
 from ..pipeline import LAUNCH
 from ..pipeline_runs import RunList, load_runs
@@ -68,6 +69,8 @@ def validate(params: str, experiments: str, runs: str) -> tuple[str, RunList, di
         for name in PROFILES:
             exp = load_experiment(path, name)
             check_arithmetic(exp, worlds)
+            for key, message in citations.problems(exp.report) if exp.report else ():
+                raise ConfigError(exp.files[0], f"report.{key}", message)
             if name == profile:
                 active[path] = exp
     return profile, run_list, active
