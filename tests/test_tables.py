@@ -49,3 +49,13 @@ def test_table_stage_reads_per_seed_and_plain_metrics_files(tmp_path):
     out = json.loads((tmp_path / "m.json").read_text())
     assert out["rows"]["a"]["x"] == {"mean": 2.0, "per_seed": [1.0, 3.0], "seeds": ["0", "1"]}
     assert out["contrasts"]["d"]["per_seed"] == [0.5, 2.5]
+
+
+def test_cost_rows_give_each_runs_wall_time_tokens_and_optimizer_steps(tmp_path):
+    ppo, dpo = tmp_path / "ppo" / "s0", tmp_path / "dpo" / "s0"
+    for folder, metrics, wall in ((ppo, {"response_tokens": 900, "optimizer_steps": 180}, 21.456),
+                                  (dpo, {"optimizer_steps": 126}, 9.0)):
+        folder.mkdir(parents=True)
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+        (folder / "run.json").write_text(json.dumps({"wall_time_s": wall}))
+    assert table.cost_rows([("PPO", "0", ppo), ("DPO", "0", dpo)]) == [["PPO", "0", 21.46, 900, 180], ["DPO", "0", 9.0, 0, 126]]

@@ -155,12 +155,14 @@ def ppo_curves(data_file: Path, out_file: Path, spec=None) -> None:
 
 
 def cost_panel(data_file: Path, out_file: Path, spec=None) -> None:
-    """Training cost per method: wall time and tokens generated (summed over a method's stages, mean over seeds)."""
+    """Training cost per method: wall time, tokens generated and optimizer steps (summed over a method's
+    stages, mean over seeds)."""
     df = pd.read_csv(data_file).groupby(["run", "seed"], sort=False, as_index=False).sum(numeric_only=True)
     sns.set_theme(style="whitegrid", font_scale=0.85)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 0.5 * df["run"].nunique() + 1.8))
-    for ax, column, label in zip(axes, ("wall_time_s", "generated_tokens"), ("training wall time (s; see the caption)",
-                                                                          "tokens generated during training")):
+    fig, axes = plt.subplots(1, 3, figsize=(15, 0.5 * df["run"].nunique() + 1.8), sharey=True)
+    for ax, column, label in zip(axes, ("wall_time_s", "generated_tokens", "optimizer_steps"),
+                                 ("training wall time (s; see the caption)", "tokens generated during training",
+                                  "optimizer steps")):
         sns.barplot(df, y="run", x=column, hue="run", errorbar=None, ax=ax, legend=False)
         ax.set(ylabel="", xlabel=label)
     fig.suptitle("Cost per method (tiny profile)")

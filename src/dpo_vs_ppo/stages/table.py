@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.curves:
         write_text(args.curves, to_csv(["run", "seed", "update", "episode", "score", "kl"], curve_rows(logs)))
     if args.cost:
-        write_text(args.cost, to_csv(["run", "seed", "wall_time_s", "generated_tokens"], cost_rows(logs)))
+        write_text(args.cost, to_csv(["run", "seed", "wall_time_s", "generated_tokens", "optimizer_steps"],
+                                     cost_rows(logs)))
     write_json(args.run_info, provenance(params, exp, 0.0))
     print(f"table: {exp.id}: {len(rows)} rows, {len(contrasts)} contrasts -> {args.metrics}")
 
@@ -97,13 +98,15 @@ def curve_rows(logs) -> list[list]:
 
 
 def cost_rows(logs) -> list[list]:
-    """Wall time of the training stage (run.json) and the tokens it generated (PPO rollouts, DPO-Iter samples)."""
+    """Wall time of the training stage (run.json), the tokens it generated (PPO rollouts, DPO-Iter samples)
+    and its optimizer steps (PPO: every minibatch step of every epoch; issue [I]: methods' budgets differ)."""
     out = []
     for label, seed, folder in logs:
         metrics = read_json(folder / "metrics.json") if (folder / "metrics.json").is_file() else {}
         record = read_json(folder / "run.json") if (folder / "run.json").is_file() else {}
         tokens = metrics.get("response_tokens", metrics.get("sampled_tokens", 0))
-        out.append([label, seed, round(record.get("wall_time_s", float("nan")), 2), tokens])
+        out.append([label, seed, round(record.get("wall_time_s", float("nan")), 2), tokens,
+                    metrics.get("optimizer_steps", float("nan"))])
     return out
 
 
