@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 
 import yaml
 
@@ -16,8 +15,8 @@ from conftest import REPO
 
 
 def run_validate(root, tmp_path):
+    # Its speed (a bad config reported within 2 s) is a budget, measured by `study_budget --checks`, not here.
     out = tmp_path / "validated"
-    start = time.perf_counter()
     probe = ("import sys\nfrom dpo_vs_ppo.stages._cli import main_with_config_errors\n"
              "from dpo_vs_ppo.stages import validate\ntry:\n    main_with_config_errors(validate.main, sys.argv[1:])\n"
              "finally:\n    print('torch imported:', 'torch' in sys.modules)\n")
@@ -25,7 +24,7 @@ def run_validate(root, tmp_path):
                            str(root / "experiments"), "--runs", str(root / "experiments" / "runs.yaml"), "--out", str(out)],
                           capture_output=True, text=True, cwd=root)
     assert "torch imported: False" in done.stdout, done.stdout
-    return done, time.perf_counter() - start, out
+    return done, out
 
 
 def copy_config(tmp_path):
@@ -40,9 +39,8 @@ def outputs(out) -> dict[str, bytes]:
 
 
 def test_the_committed_config_is_valid_and_writes_a_file_per_experiment_and_stage(tmp_path):
-    done, seconds, out = run_validate(REPO, tmp_path)
+    done, out = run_validate(REPO, tmp_path)
     assert done.returncode == 0, done.stderr
-    assert seconds < 2.0, f"validate took {seconds:.2f} s"
     written = outputs(out)
     experiments = {p.stem for p in (REPO / "experiments").glob("*.yaml")} - {"runs"}
     assert {k[len("settings/"):-5] for k in written if k.startswith("settings/")} == experiments
@@ -59,17 +57,17 @@ def test_a_change_reaches_only_the_files_of_what_reads_it(tmp_path):
     """Rerunning with nothing changed writes the same bytes; one run's key changes that run's settings file
     only (and files overlaying it); a paper-only value changes no file at the tiny profile."""
     root = copy_config(tmp_path)
-    before = outputs(run_validate(root, tmp_path / "a")[2])
-    assert outputs(run_validate(root, tmp_path / "b")[2]) == before
+    before = outputs(run_validate(root, tmp_path / "a")[1])
+    assert outputs(run_validate(root, tmp_path / "b")[1]) == before
     path = root / "experiments" / "ppo_hh_kl02.yaml"
     path.write_text(path.read_text().replace("kl_coef: 0.2", "kl_coef: 0.3"))
-    changed = outputs(run_validate(root, tmp_path / "c")[2])
+    changed = outputs(run_validate(root, tmp_path / "c")[1])
     assert {k for k in before if before[k] != changed[k]} == {"settings/ppo_hh_kl02.json"}
     path = root / "experiments" / "ppo_dialogue.yaml"
     data = yaml.safe_load(path.read_text())
     data["profiles"]["paper"]["actor_learning_rate"] = 2e-5
     path.write_text(yaml.safe_dump(data))
-    assert outputs(run_validate(root, tmp_path / "d")[2]) == changed
+    assert outputs(run_validate(root, tmp_path / "d")[1]) == changed
 
 
 def test_a_bad_smoke_value_is_one_line_naming_file_key_and_profile(tmp_path):
@@ -78,11 +76,11 @@ def test_a_bad_smoke_value_is_one_line_naming_file_key_and_profile(tmp_path):
     data = yaml.safe_load(path.read_text())
     data["profiles"]["smoke"]["rollout_batch_size"] = 18  # not 4 minibatches; tiny's own 64 still is
     path.write_text(yaml.safe_dump(data))
-    done, seconds, out = run_validate(root, tmp_path)
+    done, out = run_validate(root, tmp_path)
     err = done.stderr.strip()
     assert done.returncode == 2 and len(err.splitlines()) == 1, err
     assert "ppo_dialogue.yaml" in err and "settings.num_mini_batches" in err and "(at profile smoke)" in err, err
-    assert not out.exists() and seconds < 2.0
+    assert not out.exists()
 
 
 def test_the_paper_split_uses_the_familys_process_count(tmp_path):
