@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from ..config import ConfigError
 from ..experiment import ReportSpec
 
 #: ``{row label::paper column}``: one cell of the experiment's paper table.
@@ -49,3 +50,11 @@ def cite(report: ReportSpec) -> ReportSpec:
     return replace(report, claims=tuple(replace(c, text=fill(c.text)) for c in report.claims),
                    preconditions=tuple(replace(p, text=fill(p.text), source=fill(p.source))
                                        for p in report.preconditions))
+
+
+def checked(report: ReportSpec, file) -> ReportSpec:
+    """``report`` with its citations filled in; a ConfigError (one line, naming ``file``) at the first that
+    names no cell. The validate stage and the report stage both call it."""
+    for key, message in problems(report):
+        raise ConfigError(file, f"report.{key}", message)
+    return cite(report)

@@ -45,9 +45,7 @@ def main(argv: list[str] | None = None) -> None:
         exp = load_experiment(exp_path, params.profile)
         if exp.report is None:
             raise ConfigError(exp_path, "report", "missing key (this file configures a pipeline part, not a result)")
-        if problems := citations.problems(exp.report):
-            raise ConfigError(exp_path, f"report.{problems[0][0]}", problems[0][1])
-        exp = replace(exp, report=citations.cite(exp.report))
+        exp = replace(exp, report=citations.checked(exp.report, exp_path))
         if results == NOT_RUN:
             if exp.report.claims or any(not c.startswith(LITERAL) for r in exp.report.table.rows for c in r.ours):
                 raise ConfigError(exp_path, "report", 'a result not run has no claims and only literal cells ("=not run")')
