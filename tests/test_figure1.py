@@ -11,9 +11,9 @@ import torch
 from conftest import REPO
 from dpo_vs_ppo.experiment import load_experiment
 from dpo_vs_ppo.stages import figure1 as figure1_stage
-from dpo_vs_ppo.toy import tabular
-from dpo_vs_ppo.toy.synthetic_8x8 import (dpo_loss, one_hot_mlp, ppo_update, run_seed, sample_preferences,
-                                          seed_metrics)
+from dpo_vs_ppo.toy import figure1_sweep, tabular
+from dpo_vs_ppo.toy.synthetic_8x8 import (decomposed, dpo_loss, one_hot_mlp, policy_stats, ppo_update, run_seed,
+                                          sample_preferences, seed_metrics)
 
 
 def settings(profile="smoke"):
@@ -89,12 +89,55 @@ def test_seed_metrics_match_a_loop(rng=np.random.default_rng(0)):
 def test_stage_on_smoke_profile_writes_its_outputs(tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text("profile: smoke\nseeds: [0, 1]\nablation_seeds: [0]\nconfidence_level: 0.95\n")
-    out = {k: tmp_path / f"{k}" for k in ("metrics.json", "panels.json", "ood.csv", "run.json")}
+    out = {k: tmp_path / f"{k}" for k in ("metrics.json", "panels.json", "ood.csv", "sweep.csv", "run.json")}
     figure1_stage.main(["--params", str(params), "--experiment", str(REPO / "experiments/figure1.yaml"),
                         "--metrics", str(out["metrics.json"]), "--panels", str(out["panels.json"]),
-                        "--ood-csv", str(out["ood.csv"]), "--run-info", str(out["run.json"])])
+                        "--ood-csv", str(out["ood.csv"]), "--sweep-csv", str(out["sweep.csv"]),
+                        "--run-info", str(out["run.json"])])
     metrics = json.loads(out["metrics.json"].read_text())
     assert len(metrics["ood_mass_pi_dpo"]["per_seed"]) == 2 and metrics["seeds"] == [0, 1]
     assert out["ood.csv"].read_text().splitlines()[0] == "seed,policy,ood_mass"
+    sweep = [line.split(",") for line in out["sweep.csv"].read_text().splitlines()]
+    assert tuple(sweep[0]) == figure1_sweep.COLUMNS
+    s = settings()
+    assert len(sweep) - 1 == len(s.sweep_pairs_per_prompt) * len(s.sweep_betas) * 2 * 5  # cells x seeds x policies
+    # The sweep's cell at the file's own settings holds the headline numbers, per seed.
+    main_cell = [r for r in sweep[1:] if (int(r[0]), float(r[1]), r[3]) == (s.pairs_per_prompt, s.beta, "pi_dpo")]
+    assert [float(r[4]) for r in main_cell] == pytest.approx(metrics["ood_mass_pi_dpo"]["per_seed"])
     run = json.loads(out["run.json"].read_text())
     assert run["profile"] == "smoke" and run["resolved_settings"]["dpo_steps"] == 20 and run["versions"]["trl"] == "1.12.0"
+
+
+def test_policy_stats_against_a_second_implementation(rng=np.random.default_rng(3)):
+    ref, pi = rng.dirichlet(np.ones(8), size=8), rng.dirichlet(np.ones(8) * 0.3, size=8)
+    covered = rng.random((8, 8)) < 0.4
+    stats = policy_stats(pi, ref, covered)
+    kl = torch.distributions.kl_divergence(torch.distributions.Categorical(torch.tensor(pi)),
+                                           torch.distributions.Categorical(torch.tensor(ref)))
+    assert stats["kl_to_ref"] == pytest.approx(float(kl.mean()))
+    assert stats["argmax_optimal"] == pytest.approx(np.mean([np.argmax(pi[x]) == x for x in range(8)]))
+    assert policy_stats(ref, ref, covered)["kl_to_ref"] == 0.0
+    one_hot = np.eye(8)[[1, 1, 2, 3, 4, 5, 6, 0]]  # zeros in pi: 0 log 0 = 0, not nan
+    assert np.isfinite(policy_stats(one_hot, ref, covered)["kl_to_ref"])
+
+
+def test_the_kl_optimum_follows_the_reward_argmax_as_beta_shrinks(rng=np.random.default_rng(4)):
+    reward = rng.normal(size=(8, 8)) * 10
+    panels = {"pi_ref": rng.dirichlet(np.ones(8) * 50, size=8), "reward": reward,
+              "coverage": np.eye(8) + np.roll(np.eye(8), 1, 1), "pi_ppo": np.eye(8), "pi_dpo": np.eye(8)}
+    small, large = decomposed(panels, 1e-3), decomposed(panels, 1e3)
+    np.testing.assert_array_equal(small["pi_kl_opt"].argmax(axis=1), reward.argmax(axis=1))
+    np.testing.assert_allclose(large["pi_kl_opt"], panels["pi_ref"], atol=0.05)  # beta -> inf: back to pi_ref
+    m = seed_metrics(panels, 1e-3)
+    assert m["argmax_optimal_greedy_reward"] == m["argmax_optimal_pi_kl_opt"] == np.mean(reward.argmax(axis=1) == np.arange(8))
+    assert m["kl_to_ref_pi_ppo"] == pytest.approx(float(np.mean(-np.log(np.diag(panels["pi_ref"])))))
+
+
+def test_the_sweep_reuses_the_headline_run_only_where_it_is_the_same_run():
+    s = settings()
+    main = run_seed(s, 2)
+    reused = figure1_sweep.cell_rows(s, s.pairs_per_prompt, s.beta, 2, main)
+    assert reused == figure1_sweep.cell_rows(s, s.pairs_per_prompt, s.beta, 2)  # rerunning gives the same rows
+    other = figure1_sweep.cell_rows(s, 1, s.beta, 2, main)
+    assert other != reused and {r[0] for r in other} == {1}
+    assert {r[3] for r in other} == {"greedy_reward", "pi_kl_opt", "pi_ppo", "pi_dpo", "pi_ref"}

@@ -65,7 +65,7 @@ def test_dvc_repro_on_smoke_writes_the_report(smoke_copy):
                  for e in REPORTED)
     classes = re.findall(r"^\| (decided|analytic|shared|out of regime|untestable|exploratory) \| (\d+) \|", text, re.M)
     assert len(classes) == 6 and sum(int(n) for _, n in classes) == claims, classes  # every claim has one class
-    for png in ("figure1_heatmaps", "table2_help_vs_safety", "table2_cost", "table3_bars", "table3_ppo_curves",
+    for png in ("figure1_heatmaps", "figure1_sweep", "figure1_matched_kl", "table2_help_vs_safety", "table2_cost", "table3_bars", "table3_ppo_curves",
                 "table11_ppo_curves", "figure2_batch_sweep", "figure2_ppo_curves", "table3_code_bars", "table7_bars",
                 "table8_bars"):
         assert (smoke_copy / f"reports/{png}.png").stat().st_size > 10_000, png

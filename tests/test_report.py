@@ -92,7 +92,8 @@ def fixture_results(tmp_path, table1_overrides=None):
     f1.mkdir(parents=True)
     keys = ["ood_mass_pi_ref", "ood_mass_pi_dpo", "ood_mass_pi_ppo", "largest_dpo_ood_cell_ref", "largest_dpo_ood_cell_dpo",
             "ood_cells_dpo_above_ref", "ood_cells_ppo_above_ref", "argmax_optimal_pi_ppo", "argmax_optimal_pi_dpo",
-            "ppo_tv_to_kl_optimum"]
+            "ppo_tv_to_kl_optimum", "argmax_optimal_greedy_reward", "argmax_optimal_pi_kl_opt", "ood_mass_pi_kl_opt",
+            "reward_ood_minus_winners", "kl_to_ref_pi_ppo", "kl_to_ref_pi_dpo", "kl_to_ref_pi_kl_opt"]
     figure1 = {k: per_seed(0.5, 0.5, 0.5) for k in keys}
     figure1.update(ood_mass_gain_dpo=per_seed(0.2, 0.25, 0.3), ood_mass_dpo_minus_ppo=per_seed(-0.2, -0.25, -0.3),
                    argmax_optimal_pi_ppo=per_seed(0.5, 1.0, 0.9), reward_ood_minus_losers=per_seed(1.0, 2.0, 1.5))
@@ -102,6 +103,10 @@ def fixture_results(tmp_path, table1_overrides=None):
     panels = {"coverage": eye, "pi_ref": (np.ones((8, 8)) / 8).tolist(), "pi_ppo": eye, "pi_dpo": np.roll(np.eye(8), 1, 1).tolist(),
               "reward": eye}
     (f1 / "panels.json").write_text(json.dumps([{"seed": 0, "panels": panels}]))
+    sweep = ["pairs_per_prompt,beta,seed,policy,ood_mass,argmax_optimal,kl_to_ref"]
+    sweep += [f"{k},{b},{s},{p},{0.1 * k},{0.2 * s},{b * (1 + s)}" for k in (1, 2) for b in (0.1, 1.0) for s in (0, 1, 2)
+              for p in ("greedy_reward", "pi_kl_opt", "pi_ppo", "pi_dpo", "pi_ref")]
+    (f1 / "sweep.csv").write_text("\n".join(sweep) + "\n")
     params = tmp_path / "params.yaml"
     params.write_text("profile: tiny\nseeds: [0, 1, 2]\nablation_seeds: [0]\nconfidence_level: 0.95\n")
     return ["--params", str(params), "--experiment", str(REPO / "experiments/table1.yaml"), str(t1),
@@ -120,8 +125,9 @@ def test_report_renders_from_fixture_metrics(tmp_path):
     assert "| analytic | 6 | 6 | 0 | 0 |" in text and "| exploratory | 4 | 2 | 1 | 1 |" in text
     results = json.loads((tmp_path / "reports/results.json").read_text())
     assert results["experiments"]["figure1"]["verdicts"]["ppo_keeps_ood_mass_below_dpo"]["verdict"] == NOT_REPRODUCED
-    png = (tmp_path / "reports/figure1_heatmaps.png").read_bytes()
-    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    for name in ("figure1_heatmaps", "figure1_sweep", "figure1_matched_kl"):
+        png = (tmp_path / f"reports/{name}.png").read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 10_000, name
 
 
 def test_the_verdict_counts_match_the_report_and_sum_per_result(tmp_path):

@@ -160,7 +160,7 @@ def report(runs: RunList, experiments: str, tables: dict[str, dict]) -> dict:
             deps.append(f"results/{section}/metrics.json")
             deps += [p for entry in tables.get(section, {}).get("plots", []) for p in entry]
         plots += [{f"reports/{f['file']}": UNCACHED} for f in (data.get("report") or {}).get("figures") or []]
-    deps += ["results/table1/run.json", "results/figure1/panels.json", f"{VALIDATED}/report.json",
+    deps += ["results/table1/run.json", "results/figure1/panels.json", "results/figure1/sweep.csv", f"{VALIDATED}/report.json",
              f"{VALIDATED}/settings"]
     cmd.append(f"--settings {VALIDATED}/settings --out reports --verdicts reports/verdicts.json")
     params = ["profile", "seeds", "ablation_seeds", "confidence_level"]

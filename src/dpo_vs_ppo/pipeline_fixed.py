@@ -58,8 +58,10 @@ def toy_stages(experiments: str) -> dict:
     figure1 = stage(
         [f"python -m dpo_vs_ppo.stages.figure1 --params params.yaml --experiment {experiments}/figure1.yaml",
          "--metrics results/figure1/metrics.json --panels results/figure1/panels.json",
-         "--ood-csv results/figure1/ood_mass.csv --run-info results/figure1/run.json"],
+         "--ood-csv results/figure1/ood_mass.csv --sweep-csv results/figure1/sweep.csv",
+         "--run-info results/figure1/run.json"],
         "figure1", settings_of("figure1"), ["profile", "seeds"],
         ["results/figure1/panels.json", "results/figure1/run.json"], ["results/figure1/metrics.json"],
-        [{"results/figure1/ood_mass.csv": {**UNCACHED, "template": "scatter", "x": "policy", "y": "ood_mass"}}])
+        [{"results/figure1/ood_mass.csv": {**UNCACHED, "template": "scatter", "x": "policy", "y": "ood_mass"}},
+         {"results/figure1/sweep.csv": {**UNCACHED, "template": "scatter", "x": "kl_to_ref", "y": "ood_mass"}}])
     return {"table1": table1, "figure1": figure1}

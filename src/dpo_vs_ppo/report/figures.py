@@ -50,6 +50,59 @@ def figure1_heatmaps(data_file: Path, out_file: Path, spec=None) -> None:
     save(fig, out_file)
 
 
+#: Policies of the Figure 1 sweep (toy/figure1_sweep.py), as the figures name them, in drawing order.
+SWEEP_POLICIES = {"greedy_reward": "argmax of r_φ", "pi_kl_opt": "π* (KL optimum of r_φ)", "pi_ppo": "π_PPO",
+                  "pi_dpo": "π_DPO", "pi_ref": "π_ref"}
+
+
+def _palette() -> dict[str, tuple]:
+    """One colour per sweep policy, the same in both sweep figures."""
+    return dict(zip(SWEEP_POLICIES.values(), sns.color_palette("deep")))
+
+
+def _sweep(data_file: Path, policies) -> pd.DataFrame:
+    df = pd.read_csv(data_file)
+    df = df[df["policy"].isin(policies)]
+    return df.assign(policy=df["policy"].map(SWEEP_POLICIES))
+
+
+def figure1_sweep(data_file: Path, out_file: Path, spec=None) -> None:
+    """Argmax-on-diagonal rate against pairs per prompt, one column per beta, one line per policy."""
+    df = _sweep(data_file, ("greedy_reward", "pi_kl_opt", "pi_ppo", "pi_dpo"))
+    betas = sorted(df["beta"].unique())
+    sns.set_theme(style="whitegrid", font_scale=0.85)
+    fig, axes = plt.subplots(1, len(betas), figsize=(max(4.2 * len(betas), 7) + 2.2, 3.8), sharey=True, squeeze=False)
+    for ax, beta in zip(axes[0], betas):
+        sns.pointplot(df[df["beta"] == beta], x="pairs_per_prompt", y="argmax_optimal", hue="policy",
+                      hue_order=[SWEEP_POLICIES[k] for k in ("greedy_reward", "pi_kl_opt", "pi_ppo", "pi_dpo")],
+                      palette=_palette(), errorbar=t_band, dodge=0.4, markersize=4, linewidth=1.2, ax=ax,
+                      legend=ax is axes[0][-1])
+        ax.set(title=f"β = {beta:g}", xlabel="preference pairs per prompt", ylim=(-0.05, 1.05),
+               ylabel="share of prompts whose most\nlikely response is optimal" if ax is axes[0][0] else "")
+    sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.02, 1), fontsize=7, title=None)
+    fig.suptitle("Figure 1 decomposed: r_φ's argmax, its KL optimum π*, PPO and DPO")
+    save(fig, out_file)
+
+
+def figure1_matched_kl(data_file: Path, out_file: Path, spec=None) -> None:
+    """OOD mass against KL(pi || pi_ref) per method, a point per beta (mean over seeds), a column per pairs count."""
+    df = _sweep(data_file, ("pi_ppo", "pi_dpo", "pi_kl_opt"))
+    df = df.groupby(["pairs_per_prompt", "beta", "policy"], as_index=False)[["kl_to_ref", "ood_mass"]].mean()
+    pairs = sorted(df["pairs_per_prompt"].unique())
+    sns.set_theme(style="whitegrid", font_scale=0.85)
+    fig, axes = plt.subplots(1, len(pairs), figsize=(3.6 * len(pairs) + 2.2, 3.8), sharey=True, squeeze=False)
+    for ax, k in zip(axes[0], pairs):
+        sns.scatterplot(df[df["pairs_per_prompt"] == k], x="kl_to_ref", y="ood_mass", hue="policy", style="beta",
+                        hue_order=[SWEEP_POLICIES[p] for p in ("pi_kl_opt", "pi_ppo", "pi_dpo")], palette=_palette(),
+                        s=45, ax=ax,
+                        legend=ax is axes[0][-1])
+        ax.set(xscale="log", title=f"{k} pair{'s' if k > 1 else ''} per prompt", xlabel="KL(π ‖ π_ref), nats",
+               ylabel="OOD mass" if ax is axes[0][0] else "", ylim=(-0.05, 1.05))
+    sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.02, 1), fontsize=7)
+    fig.suptitle("Figure 1 at matched KL: OOD mass against KL to π_ref")
+    save(fig, out_file)
+
+
 def save(fig, out_file: Path) -> None:
     """Write a PNG with no timestamp or software tag, so the same data give the same bytes."""
     fig.tight_layout()
@@ -170,5 +223,6 @@ def cost_panel(data_file: Path, out_file: Path, spec=None) -> None:
 
 
 #: Figure kinds an experiment file may name (report.figures[].kind).
-FIGURES = {"figure1_heatmaps": figure1_heatmaps, "help_vs_safety": help_vs_safety, "grouped_bars": grouped_bars,
+FIGURES = {"figure1_heatmaps": figure1_heatmaps, "figure1_sweep": figure1_sweep, "figure1_matched_kl": figure1_matched_kl,
+           "help_vs_safety": help_vs_safety, "grouped_bars": grouped_bars,
            "batch_sweep": batch_sweep, "ppo_curves": ppo_curves, "cost_panel": cost_panel}

@@ -119,8 +119,18 @@ class Figure1Settings:
     """Adam learning rate of PPO. NOT IN PAPER; ours."""
     ppo_clip: float
     """PPO ratio clip epsilon. NOT IN PAPER; 0.2 = ReaLHF/TRL default."""
+    sweep_pairs_per_prompt: tuple[int, ...]
+    """Pairs per prompt of the decomposition sweep (issue [I] item 7: 1-4). NOT IN PAPER; it asks where the
+    paper's picture holds as coverage grows. The sweep reruns every seed at each (pairs, beta) cell."""
+    sweep_betas: tuple[float, ...]
+    """KL coefficients of the sweep: beta against a learned reward of scale ~10 (r_phi / beta from ~100 to
+    ~1) moves the KL optimum from r_phi's argmax towards pi_ref, so DPO and PPO meet at several KLs. Ours."""
 
     def problems(self):
+        if not self.sweep_pairs_per_prompt or not all(1 <= k <= self.n_responses - 1 for k in self.sweep_pairs_per_prompt):
+            yield "sweep_pairs_per_prompt", f"need one or more values, each in 1..{self.n_responses - 1}"
+        if not self.sweep_betas or min(self.sweep_betas) <= 0:
+            yield "sweep_betas", "need one or more values, each > 0"
         for name in ("n_prompts", "n_responses", "reward_steps", "dpo_steps", "ppo_iterations",
                      "ppo_samples_per_prompt", "ppo_epochs"):
             if getattr(self, name) < 1:

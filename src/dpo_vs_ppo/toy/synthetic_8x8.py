@@ -152,6 +152,26 @@ def run_seed(s: Figure1Settings, seed: int) -> dict:
             "curves": {"dpo_loss": dpo_curve, "reward_loss": reward_curve, "ppo_reward": ppo_curve}}
 
 
+def policy_stats(pi: np.ndarray, ref: np.ndarray, covered: np.ndarray) -> dict:
+    """OOD mass, share of prompts whose most likely response is the optimal one, and KL(pi || pi_ref)
+    (mean over prompts) of one (P, R) policy."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = np.where(pi > 0, pi * (np.log(pi) - np.log(ref)), 0.0).sum(axis=1)
+    return {"ood_mass": float((pi * ~covered).sum(axis=1).mean()),
+            "argmax_optimal": float((pi.argmax(axis=1) == np.arange(pi.shape[0])).mean()),
+            "kl_to_ref": float(kl.mean())}
+
+
+def decomposed(panels: dict, beta: float) -> dict[str, np.ndarray]:
+    """Where PPO's and DPO's policies stand against what the learned reward asks for: r_phi's greedy
+    policy (its argmax per prompt, beta -> 0) and the KL-regularised optimum of r_phi at ``beta``, the
+    policy PPO's objective is maximised by (paper Eq. 8)."""
+    ref, reward = np.asarray(panels["pi_ref"]), np.asarray(panels["reward"])
+    return {"greedy_reward": np.eye(reward.shape[1])[reward.argmax(axis=1)],
+            "pi_kl_opt": kl_regularised_optimum(ref, reward, beta),
+            "pi_ppo": np.asarray(panels["pi_ppo"]), "pi_dpo": np.asarray(panels["pi_dpo"]), "pi_ref": ref}
+
+
 def seed_metrics(panels: dict, beta: float) -> dict:
     """Per-seed numbers behind Figure 1's message, from the five panels of one seed."""
     covered = np.asarray(panels["coverage"], dtype=bool)
@@ -165,6 +185,15 @@ def seed_metrics(panels: dict, beta: float) -> dict:
         out[f"ood_mass_{name}"] = float((pi * ~covered).sum(axis=1).mean())
         out[f"optimal_mass_{name}"] = float(pi[diag].mean())
         out[f"argmax_optimal_{name}"] = float((pi.argmax(axis=1) == np.arange(n_prompts)).mean())
+    # Issue [I] item 7: the decomposition (new keys only; the ones above are unchanged).
+    for name, pi in decomposed(panels, beta).items():
+        if name == "pi_ref":
+            continue
+        stats = policy_stats(pi, ref, covered)
+        out[f"argmax_optimal_{name}"] = stats["argmax_optimal"]
+        out[f"kl_to_ref_{name}"] = stats["kl_to_ref"]
+        out.setdefault(f"ood_mass_{name}", stats["ood_mass"])
+    out["reward_ood_minus_winners"] = float(reward[~covered].mean() - reward[diag].mean())
     gain = np.where(~covered, dpo - ref, -np.inf)
     cell = np.unravel_index(np.argmax(gain), gain.shape)
     out.update({
