@@ -85,21 +85,26 @@ def figure1_sweep(data_file: Path, out_file: Path, spec=None) -> None:
 
 
 def figure1_matched_kl(data_file: Path, out_file: Path, spec=None) -> None:
-    """OOD mass against KL(pi || pi_ref) per method, a point per beta (mean over seeds), a column per pairs count."""
+    """OOD mass against KL(pi || pi_ref): PPO and DPO a point per beta (mean over seeds), the KL optimum of r_phi
+    as a dashed line through its betas; a column per pairs count."""
     df = _sweep(data_file, ("pi_ppo", "pi_dpo", "pi_kl_opt"))
     df = df.groupby(["pairs_per_prompt", "beta", "policy"], as_index=False)[["kl_to_ref", "ood_mass"]].mean()
-    pairs = sorted(df["pairs_per_prompt"].unique())
+    pairs, palette, optimum = sorted(df["pairs_per_prompt"].unique()), _palette(), SWEEP_POLICIES["pi_kl_opt"]
     sns.set_theme(style="whitegrid", font_scale=0.85)
     fig, axes = plt.subplots(1, len(pairs), figsize=(3.6 * len(pairs) + 2.2, 3.8), sharey=True, squeeze=False)
     for ax, k in zip(axes[0], pairs):
-        sns.scatterplot(df[df["pairs_per_prompt"] == k], x="kl_to_ref", y="ood_mass", hue="policy", style="beta",
-                        hue_order=[SWEEP_POLICIES[p] for p in ("pi_kl_opt", "pi_ppo", "pi_dpo")], palette=_palette(),
-                        s=45, ax=ax,
-                        legend=ax is axes[0][-1])
-        ax.set(xscale="log", title=f"{k} pair{'s' if k > 1 else ''} per prompt", xlabel="KL(π ‖ π_ref), nats",
-               ylabel="OOD mass" if ax is axes[0][0] else "", ylim=(-0.05, 1.05))
+        cell = df[df["pairs_per_prompt"] == k]
+        line = cell[cell["policy"] == optimum].sort_values("kl_to_ref")
+        ax.plot(line["kl_to_ref"], line["ood_mass"], ls="--", lw=1.2, color=palette[optimum], label=optimum)
+        sns.scatterplot(cell[cell["policy"] != optimum], x="kl_to_ref", y="ood_mass", hue="policy", style="beta",
+                        hue_order=[SWEEP_POLICIES[p] for p in ("pi_ppo", "pi_dpo")], palette=palette, s=45,
+                        alpha=0.85, ax=ax, legend=ax is axes[0][-1])
+        ax.set(xscale="log", xlim=(0.1, 3), title=f"{k} pair{'s' if k > 1 else ''} per prompt",
+               xlabel="KL(π ‖ π_ref), nats", ylabel="OOD mass" if ax is axes[0][0] else "", ylim=(-0.05, 1.05))
+        ax.set_xticks([0.1, 0.3, 1, 3], labels=["0.1", "0.3", "1", "3"])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # log minor labels overlapped the ticks
     sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.02, 1), fontsize=7)
-    fig.suptitle("Figure 1 at matched KL: OOD mass against KL to π_ref")
+    fig.suptitle("Figure 1 at matched KL: OOD mass against KL to π_ref (dashed: r_φ's KL optimum over β)")
     save(fig, out_file)
 
 
