@@ -124,22 +124,28 @@ def seed_values(data_file: Path, spec, metric: str) -> pd.DataFrame:
 
 
 def help_vs_safety(data_file: Path, out_file: Path, spec) -> None:
-    """Table 2 as a scatter: ΔHelp (x) against safety rate (y), one point per seed and the mean per row."""
+    """Table 2 as a scatter: ΔHelp (x) against safety rate (y), one point per seed and the mean per row. Where
+    the safety rate is one value in every row and seed, a row per policy instead: on one flat line the
+    means hid each other (SFT (Alpaca) under DPO)."""
     x_metric, y_metric = spec.metric.split(",")
     x, y = seed_values(data_file, spec, x_metric), seed_values(data_file, spec, y_metric)
     df = x.rename(columns={"value": x_metric}).assign(**{y_metric: y["value"].to_numpy()})
+    flat = df[y_metric].nunique() == 1
     sns.set_theme(style="whitegrid", font_scale=0.85)
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    sns.scatterplot(df, x=x_metric, y=y_metric, hue="run", alpha=0.35, s=30, ax=ax, legend=False)
-    means = df.groupby("run", sort=False)[[x_metric, y_metric]].mean()
-    sns.scatterplot(means, x=x_metric, y=y_metric, hue=means.index, s=110, marker="D", ax=ax)
-    # Points are named by the legend only: labels beside them overlapped where means lie close together.
-    if df[y_metric].nunique() == 1:  # say so, rather than leave the reader to puzzle over a flat axis
-        ax.text(0.5, 0.3, f"{y_metric} is {df[y_metric].iloc[0]:g} for every policy and seed:\n"
-                "no difference in safety to show at this scale", transform=ax.transAxes, ha="center", fontsize=9)
-    ax.set(xlabel="ΔHelp vs SFT (Safe)  (gold helpfulness)", ylabel="safety rate (gold harm = 0)",
-           title="Table 2 at tiny scale: help against safety (diamonds: mean over seeds; dots: seeds)")
-    ax.legend(fontsize=6, loc="best")
+    y_col = "run" if flat else y_metric
+    sns.scatterplot(df, x=x_metric, y=y_col, hue="run", alpha=0.35, s=30, ax=ax, legend=False)
+    means = df.groupby("run", sort=False)[[x_metric, y_metric]].mean().reset_index()
+    sns.scatterplot(means, x=x_metric, y=y_col, hue="run", s=110, marker="D", ax=ax, legend=not flat)
+    if flat:  # say so, rather than leave the reader to puzzle over a missing axis
+        ax.set(ylabel="", title=f"Table 2 at tiny scale: help per policy ({y_metric} is {df[y_metric].iloc[0]:g} "
+               "for every policy and seed)\n(diamonds: mean over seeds; dots: seeds)")
+    else:
+        # Points are named by the legend only: labels beside them overlapped where means lie close together.
+        ax.set(ylabel="safety rate (gold harm = 0)",
+               title="Table 2 at tiny scale: help against safety (diamonds: mean over seeds; dots: seeds)")
+        ax.legend(fontsize=6, loc="best")
+    ax.set(xlabel="ΔHelp vs SFT (Safe)  (gold helpfulness)")
     save(fig, out_file)
 
 
@@ -197,17 +203,26 @@ def t_band(values) -> tuple[float, float]:
     return (ci.mean, ci.mean) if ci.n < 2 else (ci.low, ci.high)
 
 
+#: The y label of a PPO curve's score, per task (a run label "code: ..." is the code task; no prefix: dialogue).
+SCORE_LABELS = {"dialogue": "learned-RM score of the rollouts", "code": "test reward of the rollouts (10 pass, 0 fail)"}
+
+
 def ppo_curves(data_file: Path, out_file: Path, spec=None) -> None:
-    """Learned-RM score and KL per episode for each PPO run (mean over seeds, band = 95 % Student-t interval)."""
+    """Rollout score and KL per episode for each PPO run (mean over seeds, band = 95 % Student-t interval); a
+    row of panels per task, since the code task's reward (tests) and the dialogue's (a learned RM) differ."""
     df = pd.read_csv(data_file)
+    df = df.assign(task=df["run"].str.extract(r"^(\w+): ", expand=False).fillna("dialogue"),
+                   run=df["run"].str.replace(r"^\w+: ", "", regex=True))
+    tasks, runs = list(dict.fromkeys(df["task"])), list(dict.fromkeys(df["run"]))
     sns.set_theme(style="whitegrid", font_scale=0.85)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, column, label in zip(axes, ("score", "kl"), ("learned-RM score of the rollouts", "KL to the reference")):
-        sns.lineplot(df, x="episode", y=column, hue="run", errorbar=t_band, ax=ax,
-                     legend=ax is axes[-1])
-        ax.set(xlabel="episodes (prompts sampled)", ylabel=label)
+    fig, axes = plt.subplots(len(tasks), 2, figsize=(11, 3.8 * len(tasks)), squeeze=False)
+    for row, task in zip(axes, tasks):
+        for ax, column, label in zip(row, ("score", "kl"), (SCORE_LABELS.get(task, "score"), "KL to the reference")):
+            sns.lineplot(df[df["task"] == task], x="episode", y=column, hue="run", hue_order=runs, errorbar=t_band,
+                         ax=ax, legend=ax is axes[0][-1])
+            ax.set(xlabel="episodes (prompts sampled)", ylabel=label, title=task if len(tasks) > 1 else "")
     # One legend, beside the panels: inside them it covered the curves.
-    sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.02, 1), fontsize=7, title_fontsize=8)
+    sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.02, 1), fontsize=7, title_fontsize=8)
     fig.suptitle("PPO training curves per variant")
     save(fig, out_file)
 
