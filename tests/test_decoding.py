@@ -112,3 +112,18 @@ def test_sample_responses_gives_the_same_texts_either_way(monkeypatch, tmp_path)
         runs.append(sampling.sample_responses(policy, tokenizer, PROMPTS[:5], n=3, max_new_tokens=12,
                                               temperature=1.0, top_k=50, batch_size=4))
     assert runs[0] == runs[1]
+
+
+def test_sample_responses_takes_the_fast_path_only_where_generate_would_sample_plainly(monkeypatch, tmp_path):
+    refs = build_tiny_models(tmp_path)
+    policy, tokenizer = load_policy(refs["policy"]), load_tokenizer(refs["tokenizer"])
+    calls, sample = [], decoding.sample
+    monkeypatch.setattr(decoding, "sample", lambda *a, **kw: calls.append(1) or sample(*a, **kw))
+    args = dict(n=2, max_new_tokens=6, temperature=1.0, top_k=50, batch_size=4)
+    sampling.sample_responses(policy, tokenizer, PROMPTS[:3], **args)
+    assert calls == [1]
+    # A setting the checkpoint carries (here a repetition penalty) is one generate() would apply: the fast
+    # loop does not, so it must step aside.
+    policy.generation_config.repetition_penalty = 1.3
+    sampling.sample_responses(policy, tokenizer, PROMPTS[:3], **args)
+    assert calls == [1]

@@ -8,9 +8,12 @@ step, which is quadratic in the response length (9.7 s of a 56 s code evaluation
 submodules, in the order and with the arguments transformers 5.23's Llama uses, so every floating-point
 operation is the one ``generate`` runs: tests/test_decoding.py checks tokens and logits are bit-identical.
 
-It is used only where that equivalence was checked (:func:`supports`): a ``LlamaForCausalLM`` on the CPU
-with as many key/value heads as heads and the sdpa attention; everything else (the paper profile's GPUs,
-DeepSpeed-wrapped models) calls ``generate``. The prefill is ``generate``'s own forward call.
+It is used only where that equivalence was checked (:func:`plain_sampling`): a ``LlamaForCausalLM`` on the
+CPU with as many key/value heads as heads and the sdpa attention, and a generation config of plain
+top-k / temperature sampling as ``generate`` resolves it; everything else (the paper profile's GPUs, other
+generation settings, a DeepSpeed engine) calls ``generate``. Under the CPU ZeRO-3 miniature of the paper
+path TRL hands the sampler the unwrapped model with its parameters gathered, so this loop runs there too.
+The prefill is ``generate``'s own forward call.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from transformers import GenerationConfig
 
 from . import decoding
 
@@ -19,20 +20,21 @@ def sample_responses(policy, tokenizer, prompts: list[str], n: int, max_new_toke
     side, tokenizer.padding_side = tokenizer.padding_side, "left"
     out: list[list[str]] = []
     generated_tokens = 0
+    # use_cache: the KV cache, said explicitly since a checkpoint's config may turn it off. One config for
+    # both paths, so the fast one runs only where generate() would resolve it to plain sampling.
+    config = GenerationConfig(do_sample=True, temperature=temperature, top_k=top_k, top_p=1.0, use_cache=True,
+                              max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
+                              eos_token_id=tokenizer.eos_token_id)
     try:
         policy.eval()
         for start in range(0, len(prompts), batch_size):
             chunk = prompts[start:start + batch_size]
             enc = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False).to(policy.device)
-            if decoding.supports(policy):  # the same tokens as generate() below, faster on tiny CPU models
-                generated, _ = decoding.sample(
-                    policy, enc["input_ids"].repeat_interleave(n, 0), enc["attention_mask"].repeat_interleave(n, 0),
-                    max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
-                    pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-            else:  # use_cache: the KV cache, said explicitly since a checkpoint's config may turn it off
-                generated = policy.generate(**enc, do_sample=True, temperature=temperature, top_k=top_k, top_p=1.0,
-                                            max_new_tokens=max_new_tokens, num_return_sequences=n, use_cache=True,
-                                            pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+            if plain := decoding.plain_sampling(policy, config):  # generate()'s tokens, faster on tiny CPU models
+                generated, _ = decoding.sample(policy, enc["input_ids"].repeat_interleave(n, 0),
+                                               enc["attention_mask"].repeat_interleave(n, 0), **plain)
+            else:
+                generated = policy.generate(**enc, generation_config=config, num_return_sequences=n)
             new = generated[:, enc["input_ids"].shape[1]:].cpu()
             generated_tokens += int((new != tokenizer.pad_token_id).sum())
             texts = tokenizer.batch_decode(new, skip_special_tokens=True)
