@@ -65,8 +65,9 @@ def test_dvc_repro_on_smoke_writes_the_report(smoke_copy):
                  for e in REPORTED)
     classes = re.findall(r"^\| (decided|analytic|shared|out of regime|untestable|exploratory) \| (\d+) \|", text, re.M)
     assert len(classes) == 6 and sum(int(n) for _, n in classes) == claims, classes  # every claim has one class
-    for png in ("figure1_heatmaps", "figure1_sweep", "figure1_matched_kl", "table2_help_vs_safety", "table2_cost", "table3_bars", "table3_ppo_curves",
-                "table11_ppo_curves", "figure2_batch_sweep", "figure2_ppo_curves", "table3_code_bars", "table7_bars",
+    for png in ("figure1_heatmaps", "figure1_sweep", "figure1_matched_kl", "table3_overoptimisation",
+                "table11_overoptimisation", "figure2_overoptimisation", "table2_help_vs_safety", "table2_cost",
+                "table3_bars", "table3_ppo_curves", "table11_ppo_curves", "figure2_batch_sweep", "figure2_ppo_curves", "table3_code_bars", "table7_bars",
                 "table8_bars"):
         assert (smoke_copy / f"reports/{png}.png").stat().st_size > 10_000, png
     assert not (smoke_copy / "data").exists()  # data.dvc's data is absent, and nothing needed it
@@ -183,7 +184,11 @@ def test_each_table_collects_its_rows_and_contrasts(smoke_copy):
     eval_dpo = json.loads((smoke_copy / "results/saferlhf/dpo_from_alpaca/eval.json").read_text())
     assert dpo["per_seed"] == [pytest.approx(eval_dpo["per_seed"]["0"]["safety_rate"])]
     curves = (smoke_copy / "results/table3/curves.csv").read_text().splitlines()
-    assert curves[0] == "run,seed,update,episode,score,kl" and len(curves) > 4
+    assert curves[0] == "run,seed,update,episode,score,kl,kl_to_sft,gold_help,gold_harm" and len(curves) > 4
+    rows = [dict(zip(curves[0].split(","), line.split(","))) for line in curves[1:]]
+    # The rollout monitor ran in every PPO stage: gold scores for dialogue, KL to SFT for both tasks.
+    assert all(float(r["kl_to_sft"]) == float(r["kl_to_sft"]) for r in rows)
+    assert all((r["gold_help"] == "") == r["run"].startswith("code: ") for r in rows)
 
 
 def test_changing_one_experiment_reruns_only_its_branch(smoke_copy):

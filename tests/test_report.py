@@ -211,3 +211,15 @@ def test_the_curve_band_is_the_reports_t_interval():
     values = [1.0, 2.0, 4.0]
     ci = t_interval(values, 0.95)
     assert t_band(values) == (ci.low, ci.high) and t_band([3.0]) == (3.0, 3.0)  # one seed: no band
+
+
+def test_the_overoptimisation_figure_draws_the_monitored_runs_and_skips_the_rest(tmp_path):
+    from dpo_vs_ppo.report.figures import overoptimisation
+    lines = ["run,seed,update,episode,score,kl,kl_to_sft,gold_help,gold_harm"]
+    lines += [f"PPO beta {b},0,{u},{16 * u},{0.1 * u},{0.05 * u / b},{0.05 * u / b},{-1 + 0.05 * u - 0.004 * u * u / b},0"
+              for b in (0.05, 0.1) for u in range(1, 31)]
+    lines += [f"code: baseline PPO,0,{u},{8 * u},10,0.1,,," for u in range(1, 6)]
+    (tmp_path / "curves.csv").write_text("\n".join(lines) + "\n")
+    overoptimisation(tmp_path / "curves.csv", tmp_path / "a.png")
+    png = (tmp_path / "a.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000

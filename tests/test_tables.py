@@ -59,3 +59,15 @@ def test_cost_rows_give_each_runs_wall_time_tokens_and_optimizer_steps(tmp_path)
         (folder / "metrics.json").write_text(json.dumps(metrics))
         (folder / "run.json").write_text(json.dumps({"wall_time_s": wall}))
     assert table.cost_rows([("PPO", "0", ppo), ("DPO", "0", dpo)]) == [["PPO", "0", 21.46, 900, 180], ["DPO", "0", 9.0, 0, 126]]
+
+
+def test_ppo_curves_carry_the_monitor_columns_where_a_run_logged_them(tmp_path):
+    header = "update,episode,objective/scores,objective/kl,kl_to_sft,gold/gold_helpfulness,gold/gold_harm\n"
+    (tmp_path / "watched").mkdir()
+    (tmp_path / "watched/steps.csv").write_text(header + "1,16,0.5,0.0,0.0,-1.5,0.0\n2,32,0.7,0.2,0.3,-1.2,0.0\n")
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code/steps.csv").write_text("update,episode,objective/scores,objective/kl\n1,8,10.0,0.0\n")
+    rows = table.curve_rows([("watched", "0", tmp_path / "watched"), ("code", "0", tmp_path / "code")])
+    assert rows[1] == ["watched", "0", "2", "32", "0.7", "0.2", "0.3", "-1.2", "0.0"]
+    assert rows[2] == ["code", "0", "1", "8", "10.0", "0.0", "", "", ""]
+    assert list(table.MONITORED) == ["kl_to_sft", "gold_help", "gold_harm"]

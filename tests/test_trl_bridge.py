@@ -11,6 +11,7 @@ from dpo_vs_ppo.experiment import load_experiment
 from dpo_vs_ppo.models import load_policy, load_scalar_model, load_tokenizer
 from dpo_vs_ppo.training.datasets import ppo_prompt_dataset, preference_dataset, sft_dataset
 from dpo_vs_ppo.training.ppo_patches import paper_patches
+from dpo_vs_ppo.training.rollout_monitor import RolloutMonitor
 from dpo_vs_ppo.training.runtime import prepare_process
 from dpo_vs_ppo.data.records import SFTExample
 from conftest import REPO
@@ -33,8 +34,9 @@ def ppo_settings(**changes):
 ONE_UPDATE = 1 / 3
 
 
-def run_ppo(refs, tmp_path, settings, updates_seen=None, stock=False, reward_model=None):
-    """Train PPO for ``settings``; return (trainer, rows, reference weights before training)."""
+def run_ppo(refs, tmp_path, settings, updates_seen=None, stock=False, reward_model=None, monitor=None):
+    """Train PPO for ``settings``; return (trainer, rows, reference weights before training). ``monitor``:
+    called with (trainer, prompts dataset, tokenizer), returns the trainer's rollout monitor."""
     prepare_process(0)  # as the stage does: torch, numpy (TRL's minibatch permutation) and random
     tokenizer = load_tokenizer(refs["tokenizer"], padding_side="left")
     policy, ref = load_policy(refs["policy"]), load_policy(refs["policy"])
@@ -54,6 +56,8 @@ def run_ppo(refs, tmp_path, settings, updates_seen=None, stock=False, reward_mod
         return trainer, steps, ref_before
     trainer = trl_bridge.PaperPPOTrainer(args=config, eval_dataset=None, on_update=lambda t, row: rows.append(row),
                                          **models)
+    if monitor is not None:
+        trainer.monitor = monitor(trainer, prompts, tokenizer)
     trainer.train()
     return trainer, rows, ref_before
 
@@ -214,3 +218,81 @@ def test_a_reward_function_replaces_the_reward_models_forward(refs, tmp_path):
     assert len(reward.returned) >= 1
     assert rows[0]["objective/scores"] == pytest.approx(torch.cat(reward.returned).mean().item(), rel=1e-6)
     assert rows[0]["reward/pass_rate"] == 0.5  # its stats reach the step log
+
+
+# ----------------------------------------------------------------------------- the rollout monitor (issue [I] item 5)
+
+
+def sft_monitor(refs, scorers=None):
+    def make(trainer, prompts, tokenizer):
+        return RolloutMonitor(prompts["input_ids"], PROMPTS * 3, tokenizer, scorers or {},
+                              load_policy(refs["policy"]).eval(), trainer.args.temperature)
+    return make
+
+
+def test_kl_to_sft_is_trls_kl_while_the_reference_is_the_sft_policy(refs, tmp_path):
+    # Without the EMA the reference stays the SFT policy, so TRL's objective/kl is a second implementation.
+    _, rows, _ = run_ppo(refs, tmp_path, ppo_settings(ref_ema=False, top_k=20), monitor=sft_monitor(refs))
+    assert len(rows) == 2 and abs(rows[1]["objective/kl"]) > 1e-3  # the policy has moved by update 2
+    for row in rows:
+        assert row["kl_to_sft"] == pytest.approx(row["objective/kl"], rel=1e-4, abs=1e-6)
+
+
+def test_with_the_ema_kl_to_sft_parts_from_the_kl_to_the_moving_reference(refs, tmp_path):
+    _, rows, _ = run_ppo(refs, tmp_path, ppo_settings(ref_ema=True, ref_ema_eta=0.5, ref_ema_retain=0.0),
+                         monitor=sft_monitor(refs))
+    assert rows[0]["kl_to_sft"] == pytest.approx(rows[0]["objective/kl"], rel=1e-4, abs=1e-6)  # ref == SFT still
+    assert abs(rows[1]["kl_to_sft"] - rows[1]["objective/kl"]) > 1e-4
+
+
+def test_the_monitor_scores_each_rollout_with_its_prompt_and_moves_no_number(refs, tmp_path):
+    seen = []
+
+    def scorer(prompts, responses):
+        seen.append((list(prompts), list(responses)))
+        return [float(len(r)) for r in responses]
+    _, plain, _ = run_ppo(refs, tmp_path, ppo_settings())
+    _, watched, _ = run_ppo(refs, tmp_path, ppo_settings(), monitor=sft_monitor(refs, {"length": scorer}))
+    added = {"gold/length", "kl_to_sft"}
+    assert [{k: v for k, v in row.items() if k not in added} for row in watched] == plain
+    assert all(p in PROMPTS for prompts, _ in seen for p in prompts)
+    per_update = len(seen) // len(watched)
+    for i, row in enumerate(watched):
+        lengths = [len(r) for _, responses in seen[i * per_update:(i + 1) * per_update] for r in responses]
+        assert len(lengths) == 8 and row["gold/length"] == pytest.approx(sum(lengths) / len(lengths))
+
+
+def test_kl_to_sft_counts_the_tokens_trl_counts_against_an_unpadded_recomputation(refs):
+    # Two rollouts in one chunk, left-padded prompts, one response cut short (pads after 3 tokens); the
+    # monitor's KL must equal a per-rollout sum over its own tokens, computed without any padding.
+    torch.manual_seed(0)
+    tokenizer = load_tokenizer(refs["tokenizer"], padding_side="left")
+    sft, policy = load_policy(refs["policy"]).eval(), load_policy(refs["policy"]).eval()
+    with torch.no_grad():
+        for p in policy.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    pad = tokenizer.pad_token_id
+    queries = tokenizer(PROMPTS[:2], return_tensors="pt", padding=True, add_special_tokens=False)["input_ids"]
+    responses = torch.randint(5, 50, (2, 6))
+    responses[responses == pad] = 51
+    responses[0, 3:] = pad
+    query_responses, ctx = torch.cat([queries, responses], 1), queries.shape[1]
+    with torch.no_grad():
+        logits = trl_bridge.ppo_module.forward(policy, query_responses, pad).logits[:, ctx - 1:-1] / (1.0 + 1e-7)
+    monitor = RolloutMonitor(queries.tolist(), PROMPTS[:2], tokenizer, {}, sft, temperature=1.0)
+    monitor.note_rollout_logits(logits)
+    monitor.observe(query_responses, ctx, trl_bridge.ppo_module)
+    ours = monitor.flush()["kl_to_sft"]
+
+    def logprobs(model, prompt_ids, response_ids):
+        ids = torch.tensor([prompt_ids + response_ids])
+        with torch.no_grad():
+            out = torch.log_softmax(model(ids).logits[0, len(prompt_ids) - 1:-1], -1)
+        return out[torch.arange(len(response_ids)), torch.tensor(response_ids)]
+    expected = []
+    for q, r in zip(queries.tolist(), responses.tolist()):
+        # TRL's sequence length is the index before the first pad; it counts the tokens up to and with it
+        prompt, kept = [t for t in q if t != pad], r[:r.index(pad)] if pad in r else r
+        expected.append(float((logprobs(policy, prompt, kept) - logprobs(sft, prompt, kept)).sum()))
+    assert ours == pytest.approx(sum(expected) / 2, rel=1e-4)
+    assert abs(ours) > 1e-3

@@ -218,6 +218,8 @@ class PaperPPOTrainer(PPOTrainer):
             self.add_callback(_ReferenceEMACallback(self.ref_ema))
         self.add_callback(_UpdateEndCallback(self))
         self.on_update, self.update_offset, self.advantage_stats, self._row = on_update, 0, {}, {}
+        #: A training.rollout_monitor.RolloutMonitor the stage may set: gold scores and KL to SFT per update.
+        self.monitor = None
         #: Seconds per update of this process, whole and in rollout generation (for run.json, not the step
         #: log: wall-clock figures would make two identical runs' logs differ).
         self.update_timings: list[dict] = []
@@ -264,7 +266,8 @@ class PaperPPOTrainer(PPOTrainer):
         logged = {k: v for k, v in logs.items() if k != "eps"}
         if "episode" in logged:  # TRL counts episodes from 0 in each train() call; a resumed run continues
             logged["episode"] += self.update_offset * self.args.batch_size
-        self._row = {"update": self.update_offset + self.state.global_step, **logged, **self.advantage_stats,
+        monitored = self.monitor.flush() if self.monitor is not None else {}
+        self._row = {"update": self.update_offset + self.state.global_step, **logged, **self.advantage_stats, **monitored,
                      "lr_critic": self.optimizer.param_groups[1]["lr"],
                      "optimizer_steps": self.optimizer_steps - steps_before,
                      "whiten_advantages": int(self.args.whiten_advantages), "ref_ema": int(self.args.sync_ref_model),

@@ -227,6 +227,27 @@ def ppo_curves(data_file: Path, out_file: Path, spec=None) -> None:
     save(fig, out_file)
 
 
+def overoptimisation(data_file: Path, out_file: Path, spec=None) -> None:
+    """Gold help of PPO's rollouts against their learned-RM score and against their KL to the SFT policy, a
+    line per run through its training (10 stretches of updates, mean over seeds; a ring marks the start)."""
+    df = pd.read_csv(data_file).dropna(subset=["gold_help", "kl_to_sft"])
+    df = df.assign(stretch=df.groupby("run")["update"].transform(lambda u: (10 * (u - 1) // u.max()).clip(0, 9)))
+    path = df.groupby(["run", "stretch"], sort=False, as_index=False)[["score", "kl_to_sft", "gold_help"]].mean()
+    runs = list(dict.fromkeys(df["run"]))
+    colours = dict(zip(runs, sns.color_palette("deep", len(runs))))
+    sns.set_theme(style="whitegrid", font_scale=0.85)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for ax, x, label in zip(axes, ("score", "kl_to_sft"), ("learned-RM score of the rollouts", "KL to the SFT policy")):
+        for run in runs:
+            line = path[path["run"] == run].sort_values("stretch")
+            ax.plot(line[x], line["gold_help"], marker="o", ms=3, lw=1.2, color=colours[run], label=run)
+            ax.scatter(line[x].iloc[:1], line["gold_help"].iloc[:1], s=60, facecolors="none", edgecolors=colours[run])
+        ax.set(xlabel=label, ylabel="gold helpfulness of the rollouts" if ax is axes[0] else "")
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=7, title="run", title_fontsize=8)
+    fig.suptitle("PPO's rollouts: gold helpfulness against the learned-RM score and against the KL to SFT")
+    save(fig, out_file)
+
+
 def cost_panel(data_file: Path, out_file: Path, spec=None) -> None:
     """Training cost per method: wall time, tokens generated and optimizer steps (summed over a method's
     stages, mean over seeds)."""
@@ -245,4 +266,4 @@ def cost_panel(data_file: Path, out_file: Path, spec=None) -> None:
 #: Figure kinds an experiment file may name (report.figures[].kind).
 FIGURES = {"figure1_heatmaps": figure1_heatmaps, "figure1_sweep": figure1_sweep, "figure1_matched_kl": figure1_matched_kl,
            "help_vs_safety": help_vs_safety, "grouped_bars": grouped_bars,
-           "batch_sweep": batch_sweep, "ppo_curves": ppo_curves, "cost_panel": cost_panel}
+           "batch_sweep": batch_sweep, "ppo_curves": ppo_curves, "overoptimisation": overoptimisation, "cost_panel": cost_panel}

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..evaluation.scorers import GOLD
+
 
 @dataclass(frozen=True)
 class Optimisation:
@@ -160,6 +162,14 @@ class PPOSettings:
     """Updates between resume checkpoints (TRL's PPOTrainer cannot resume; our stage can). Ours."""
     seed: int
     """Seed of rollouts and data order."""
+    monitor_scorers: tuple[str, ...]
+    """Gold scorers run on every rollout batch and logged per update as ``gold/<id>`` (issue [I] item 5: the
+    over-optimisation the learned reward hides). Ours; the tiny world's gold functions only (the paper
+    profile's scorers are 7B models: empty there)."""
+    log_kl_to_sft: bool
+    """Log ``kl_to_sft`` per update: the rollouts' KL to the starting (SFT) policy, as TRL's objective/kl is
+    to the reference, which the EMA moves (issue [I] item 5). Ours. A second policy copy in memory; skipped
+    under DeepSpeed, where it is not proven."""
     ref_ema_retain: float = 0.0
     """When > 0: the share of the SFT weights left in the reference after the last update, (1 - eta)^updates,
     which then sets eta = 1 - retain^(1/updates) for the run's own number of updates (so a run with 4x the
@@ -195,6 +205,8 @@ class PPOSettings:
             yield "top_k", "top_k and missing_eos_penalty must be >= 0, reward_clip > 0"
         if not (0 <= self.gamma <= 1 and 0 <= self.lam <= 1):
             yield "gamma", "gamma and lam must be in [0, 1]"
+        if unknown := [sid for sid in self.monitor_scorers if sid not in GOLD]:
+            yield "monitor_scorers", f"unknown gold scorer(s) {', '.join(unknown)}; known: {', '.join(GOLD)}"
 
     def split_problem(self, world_size: int) -> str | None:
         """Why the rollout batch cannot be split over ``world_size`` processes, or None if it can

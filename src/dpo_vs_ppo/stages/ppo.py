@@ -92,6 +92,7 @@ def train(args, params, exp, stack: ExitStack) -> None:
     trainer = trl_bridge.ppo_trainer(s, policy, ref, reward, value, tokenizer, dataset, args.out, world, on_update,
                                      keep_reference_start=log_distance, config=config)
     trainer.total_updates = total = trainer.args.num_total_batches
+    trainer.monitor = rollout_monitor(s, args.policy, prompts, dataset, tokenizer, trainer)
     inputs = [args.policy, value_init, args.prompts, args.models] + ([] if problems else [args.reward])
     resume = ResumeState(trainer, args.resume_dir, fingerprint({"settings": to_plain(s), "world": world}, inputs), start)
     done, rows[:] = resume.restore()
@@ -110,6 +111,25 @@ def train(args, params, exp, stack: ExitStack) -> None:
                               + (f" (resumed after update {done})" if done else ""))
 
 
+def rollout_monitor(s, policy_dir: str, prompts: list[str], dataset, tokenizer, trainer):
+    """Issue [I] item 5's per-update gold scores and KL to the SFT policy, or None where the settings ask for
+    neither. The SFT copy is the policy's starting checkpoint, loaded once more (skipped under DeepSpeed,
+    whose sharded models this path has not been run with)."""
+    from ..evaluation.scorers import make_scorer
+    from ..models import load_policy
+    from ..training.rollout_monitor import RolloutMonitor
+
+    sft = None
+    if s.log_kl_to_sft and not trainer.is_deepspeed_enabled:
+        sft = load_policy(policy_dir).to(trainer.accelerator.device).eval()
+    elif s.log_kl_to_sft:
+        trainer.accelerator.print("ppo: log_kl_to_sft is skipped under DeepSpeed (not proven there)")
+    if sft is None and not s.monitor_scorers:
+        return None
+    return RolloutMonitor(dataset["input_ids"], prompts, tokenizer,
+                          {sid: make_scorer(sid) for sid in s.monitor_scorers}, sft, s.temperature)
+
+
 def derived_sizes(trainer) -> dict:
     """TRL's batch arithmetic as it ran (rollout, minibatch and micro-batch sizes, updates, episodes)."""
     names = ("world_size", "batch_size", "local_batch_size", "mini_batch_size", "local_mini_batch_size",
@@ -126,6 +146,7 @@ def ppo_metrics(s, rows: list[dict], prompts: int, resumed_from: int) -> dict:
         values = [r[key] for r in part if r.get(key) is not None]
         return round(sum(values) / len(values), 4) if values else None
     first, last = rows[:tenth], rows[-tenth:]
+    golds = sorted({key[len("gold/"):] for row in rows for key in row if key.startswith("gold/")})
     return {"whiten_advantages": s.whiten_advantages, "ref_ema": s.ref_ema, "ref_ema_eta": round(s.ema_eta(len(rows)), 8),
             "ref_ema_retain": s.ref_ema_retain,
             "rollout_batch_size": s.rollout_batch_size, "num_mini_batches": s.num_mini_batches, "prompts": prompts,
@@ -133,6 +154,9 @@ def ppo_metrics(s, rows: list[dict], prompts: int, resumed_from: int) -> dict:
             "response_tokens": sum(r.get("response/tokens", 0) for r in rows),
             "score_first": mean("objective/scores", first), "score_last": mean("objective/scores", last),
             "kl_last": mean("objective/kl", last), "adv_std_used_last": mean("adv/std_used", last),
+            "kl_to_sft_last": mean("kl_to_sft", last),
+            **{f"{sid}_{part}": mean(f"gold/{sid}", span) for sid in golds
+               for part, span in (("first", first), ("last", last))},
             "ref_distance_last": mean("ref/distance_from_sft", last), "resumed_from_update": resumed_from}
 
 

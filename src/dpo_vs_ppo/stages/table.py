@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
                                             for c in s.contrasts}})
     logs = [(t.label, seed, folder) for t in s.training for seed, folder in seed_folders(root / t.run)]
     if args.curves:
-        write_text(args.curves, to_csv(["run", "seed", "update", "episode", "score", "kl"], curve_rows(logs)))
+        write_text(args.curves, to_csv(["run", "seed", "update", "episode", "score", "kl", *MONITORED], curve_rows(logs)))
     if args.cost:
         write_text(args.cost, to_csv(["run", "seed", "wall_time_s", "generated_tokens", "optimizer_steps"],
                                      cost_rows(logs)))
@@ -83,8 +83,13 @@ def seed_folders(run: Path) -> list[tuple[str, Path]]:
     return [(p.name[1:], p) for p in seeded if p.is_dir()] or [(SHARED, run)]
 
 
+#: Curve columns from PPO's rollout monitor (training/rollout_monitor.py), by step-log key; empty where a run
+#: did not log them (the code task has no gold scorer but its tests).
+MONITORED = {"kl_to_sft": "kl_to_sft", "gold_help": "gold/gold_helpfulness", "gold_harm": "gold/gold_harm"}
+
+
 def curve_rows(logs) -> list[list]:
-    """Score and KL per PPO update (runs without a PPO step log are skipped)."""
+    """Score, KL and the monitored columns per PPO update (runs without a PPO step log are skipped)."""
     out = []
     for label, seed, folder in logs:
         steps = folder / "steps.csv"
@@ -93,7 +98,8 @@ def curve_rows(logs) -> list[list]:
         with open(steps, newline="") as handle:
             for row in csv.DictReader(handle):
                 if "objective/scores" in row:
-                    out.append([label, seed, row["update"], row["episode"], row["objective/scores"], row["objective/kl"]])
+                    out.append([label, seed, row["update"], row["episode"], row["objective/scores"], row["objective/kl"],
+                                *(row.get(key, "") for key in MONITORED.values())])
     return out
 
 

@@ -68,6 +68,8 @@ def paper_patches(trainer, ppo_module):
         return out
 
     def get_reward(model, query_responses, pad_token_id, context_length):
+        if model is trainer.reward_model and trainer.monitor is not None:  # issue [I] item 5: gold and KL to SFT
+            trainer.monitor.observe(query_responses, context_length, ppo_module)
         if model is trainer.reward_model and hasattr(model, "score_query_responses"):  # addition 6
             scores = model.score_query_responses(query_responses, context_length)
             trainer.advantage_stats.update(model.stats)
@@ -100,6 +102,8 @@ def paper_patches(trainer, ppo_module):
                                           output_logits=True)
             sequences, raw_logits = output.sequences, output.logits
         logits = torch.stack(raw_logits, 1) / (args.temperature + 1e-7)
+        if trainer.monitor is not None:
+            trainer.monitor.note_rollout_logits(logits)
         if logits.is_cuda:
             torch.cuda.synchronize()  # kernels run asynchronously: time the work, not its launch
         trainer.generate_seconds += time.perf_counter() - started
