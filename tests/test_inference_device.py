@@ -150,7 +150,7 @@ def test_sampling_sends_left_padded_prompts_to_the_policy_device_with_the_kv_cac
     texts, tokens = sample_responses(policy, tokenizer, PROMPTS[:3], n=2, max_new_tokens=8, temperature=1.0,
                                      top_k=50, batch_size=2)
     assert [call[:2] for call in policy.calls] == [(torch.device("meta"),) * 2] * 2  # 2 batches: 2 + 1 prompts
-    assert all(call[2]["use_cache"] is True for call in policy.calls)
+    assert all(call[2]["generation_config"].use_cache is True for call in policy.calls)
     assert texts == [[" knead it ."] * 2] * 3 and tokens == 3 * 2 * len(answer)
 
 
