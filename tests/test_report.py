@@ -219,7 +219,10 @@ def test_the_overoptimisation_figure_draws_the_monitored_runs_and_skips_the_rest
     lines += [f"PPO beta {b},0,{u},{16 * u},{0.1 * u},{0.05 * u / b},{0.05 * u / b},{-1 + 0.05 * u - 0.004 * u * u / b},0"
               for b in (0.05, 0.1) for u in range(1, 31)]
     lines += [f"code: baseline PPO,0,{u},{8 * u},10,0.1,,," for u in range(1, 6)]
+    lines += [f"best-of-n,{s},{n},,{0.2 * n},,{math.log(n) - (n - 1) / n},{0.1 * n},0" for s in (0, 1) for n in (1, 2, 4)]
     (tmp_path / "curves.csv").write_text("\n".join(lines) + "\n")
     overoptimisation(tmp_path / "curves.csv", tmp_path / "a.png")
+    from dpo_vs_ppo.report.figures import ppo_curves
+    ppo_curves(tmp_path / "curves.csv", tmp_path / "b.png")  # best-of-n has no episodes: left out, no error
     png = (tmp_path / "a.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000

@@ -67,7 +67,12 @@ def test_ppo_curves_carry_the_monitor_columns_where_a_run_logged_them(tmp_path):
     (tmp_path / "watched/steps.csv").write_text(header + "1,16,0.5,0.0,0.0,-1.5,0.0\n2,32,0.7,0.2,0.3,-1.2,0.0\n")
     (tmp_path / "code").mkdir()
     (tmp_path / "code/steps.csv").write_text("update,episode,objective/scores,objective/kl\n1,8,10.0,0.0\n")
-    rows = table.curve_rows([("watched", "0", tmp_path / "watched"), ("code", "0", tmp_path / "code")])
+    (tmp_path / "bon").mkdir()
+    (tmp_path / "bon/steps.csv").write_text("n,learned_score,kl_bound,gold/gold_helpfulness,gold/gold_harm\n"
+                                            "4,2.5,0.636,0.9,0.0\n")
+    rows = table.curve_rows([("watched", "0", tmp_path / "watched"), ("code", "0", tmp_path / "code"),
+                             ("bon", "0", tmp_path / "bon")])
     assert rows[1] == ["watched", "0", "2", "32", "0.7", "0.2", "0.3", "-1.2", "0.0"]
     assert rows[2] == ["code", "0", "1", "8", "10.0", "0.0", "", "", ""]
+    assert rows[3] == ["bon", "0", "4", "", "2.5", "", "0.636", "0.9", "0.0"]  # best-of-n: update = n, no episode
     assert list(table.MONITORED) == ["kl_to_sft", "gold_help", "gold_harm"]

@@ -82,7 +82,7 @@ def test_every_training_experiment_resolves_in_every_profile():
             load_experiment(path, profile)  # raises on any bad value, in any profile
         assert stage is None or stage in {"table1", "figure1", "data_dialogue", "data_code", "models", "sft", "reward",
                                           "dpo", "ppo", "dpo_iter", "generate", "evaluate_dialogue", "judge",
-                                          "evaluate_code", "table"}, path
+                                          "evaluate_code", "table", "best_of_n"}, path
 
 
 def test_stage_help_explains_every_path_argument():

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from .config import ConfigError, read_yaml_mapping
 
-STAGES = ("sft", "reward", "dpo", "ppo", "dpo_iter")
+STAGES = ("sft", "reward", "dpo", "ppo", "dpo_iter", "best_of_n")
+#: Run stages that train nothing and run in one process, as the evaluation stages do: never a multi-GPU launch.
+UNLAUNCHED = ("best_of_n",)
 FAMILIES = ("dialogue", "code")
 SEED_LISTS = ("seeds", "ablation_seeds")
 RECORD_OPTIONS = ("train", "test", "prompts")

@@ -210,7 +210,7 @@ SCORE_LABELS = {"dialogue": "learned-RM score of the rollouts", "code": "test re
 def ppo_curves(data_file: Path, out_file: Path, spec=None) -> None:
     """Rollout score and KL per episode for each PPO run (mean over seeds, band = 95 % Student-t interval); a
     row of panels per task, since the code task's reward (tests) and the dialogue's (a learned RM) differ."""
-    df = pd.read_csv(data_file)
+    df = pd.read_csv(data_file).dropna(subset=["episode"])  # best-of-n's points (no episodes) are not training
     df = df.assign(task=df["run"].str.extract(r"^(\w+): ", expand=False).fillna("dialogue"),
                    run=df["run"].str.replace(r"^\w+: ", "", regex=True))
     tasks, runs = list(dict.fromkeys(df["task"])), list(dict.fromkeys(df["run"]))
@@ -229,18 +229,24 @@ def ppo_curves(data_file: Path, out_file: Path, spec=None) -> None:
 
 def overoptimisation(data_file: Path, out_file: Path, spec=None) -> None:
     """Gold help of PPO's rollouts against their learned-RM score and against their KL to the SFT policy, a
-    line per run through its training (10 stretches of updates, mean over seeds; a ring marks the start)."""
+    line per run through its training (10 stretches of updates, mean over seeds; a ring marks the start). A
+    run with no episodes (best-of-n: a point per n, its KL the closed-form bound) is a dashed black line."""
     df = pd.read_csv(data_file).dropna(subset=["gold_help", "kl_to_sft"])
-    df = df.assign(stretch=df.groupby("run")["update"].transform(lambda u: (10 * (u - 1) // u.max()).clip(0, 9)))
+    trained = df["episode"].notna()  # best-of-n: a point per n, drawn as a dashed reference line
+    df = df.assign(stretch=df.groupby("run")["update"].transform(lambda u: (10 * (u - 1) // u.max()).clip(0, 9))
+                   .where(trained, df["update"]))
     path = df.groupby(["run", "stretch"], sort=False, as_index=False)[["score", "kl_to_sft", "gold_help"]].mean()
-    runs = list(dict.fromkeys(df["run"]))
+    runs, reference = list(dict.fromkeys(df["run"])), set(df.loc[~trained, "run"])
     colours = dict(zip(runs, sns.color_palette("deep", len(runs))))
     sns.set_theme(style="whitegrid", font_scale=0.85)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for ax, x, label in zip(axes, ("score", "kl_to_sft"), ("learned-RM score of the rollouts", "KL to the SFT policy")):
         for run in runs:
-            line = path[path["run"] == run].sort_values("stretch")
-            ax.plot(line[x], line["gold_help"], marker="o", ms=3, lw=1.2, color=colours[run], label=run)
+            line, dashed = path[path["run"] == run].sort_values("stretch"), run in reference
+            ax.plot(line[x], line["gold_help"], marker="s" if dashed else "o", ms=3, lw=1.2, ls="--" if dashed else "-",
+                    color="black" if dashed else colours[run], label=run)
+            if dashed:
+                continue
             ax.scatter(line[x].iloc[:1], line["gold_help"].iloc[:1], s=60, facecolors="none", edgecolors=colours[run])
         ax.set(xlabel=label, ylabel="gold helpfulness of the rollouts" if ax is axes[0] else "")
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=7, title="run", title_fontsize=8)

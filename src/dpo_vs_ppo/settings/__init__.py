@@ -6,7 +6,7 @@ live in ``experiments/*.yaml``; a missing key is an error.
 """
 
 from .data import CodeDataSettings, CodeTaskSettings, DialogueDataSettings, HubSource, SafeDialogueSettings
-from .evaluation import CodeEvalSettings, DialogueEvalSettings, GenerateSettings, JudgeSettings, ScorerChoice
+from .evaluation import BestOfNSettings, CodeEvalSettings, DialogueEvalSettings, GenerateSettings, JudgeSettings, ScorerChoice
 from .models import LlamaSize, ModelFamily, ModelSettings
 from .tables import TableSettings
 from .toy import Figure1Settings, Table1Settings, TheoremCheckSettings
@@ -25,13 +25,14 @@ SETTINGS_BY_STAGE: dict[str, type] = {
     "ppo": PPOSettings,
     "dpo_iter": DPOIterSettings,
     "generate": GenerateSettings,
+    "best_of_n": BestOfNSettings,
     "evaluate_dialogue": DialogueEvalSettings,
     "judge": JudgeSettings,
     "evaluate_code": CodeEvalSettings,
     "table": TableSettings,
 }
 
-__all__ = ["SETTINGS_BY_STAGE", "CodeDataSettings", "CodeEvalSettings", "DialogueEvalSettings", "GenerateSettings",
+__all__ = ["SETTINGS_BY_STAGE", "BestOfNSettings", "CodeDataSettings", "CodeEvalSettings", "DialogueEvalSettings", "GenerateSettings",
            "JudgeSettings", "ScorerChoice", "CodeTaskSettings", "DPOIterSettings", "DPOSettings",
            "DialogueDataSettings", "Figure1Settings", "HubSource", "LlamaSize", "ModelFamily", "ModelSettings",
            "Optimisation", "PPOSettings", "TableSettings", "RewardSettings", "SFTSettings", "SafeDialogueSettings", "Table1Settings",

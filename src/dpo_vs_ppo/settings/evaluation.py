@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..evaluation.scorers import SCORER_IDS, SCORER_KINDS
+from ..evaluation.scorers import GOLD, SCORER_IDS, SCORER_KINDS
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,35 @@ class GenerateSettings:
             yield "responses_per_prompt", "responses_per_prompt, max_new_tokens and batch_size must be >= 1"
         if self.temperature <= 0 or self.top_k < 0 or self.max_prompts < 0:
             yield "temperature", "temperature must be > 0, top_k and max_prompts >= 0"
+
+
+@dataclass(frozen=True)
+class BestOfNSettings:
+    """Stage best_of_n: of n samples of a policy per prompt, the one the learned reward scores highest (issue
+    [I] item 5: the reference point of reward over-optimisation, as in Gao et al. 2023, arXiv:2210.10760)."""
+
+    ns: tuple[int, ...]
+    """Values of n, ascending. Each takes the first n of the largest n's samples, so they share samples. Ours."""
+    gold_scorers: tuple[str, ...]
+    """Gold scorers of the chosen responses (the tiny world's gold functions); empty at the paper profile."""
+    temperature: float
+    """Sampling temperature. Ours: the rollout setting (PAPER: App. A.2, 1.0)."""
+    top_k: int
+    """Top-k sampling; 0 = off. Ours: the rollout setting (PAPER: App. A.2, 200)."""
+    max_new_tokens: int
+    """Most tokens per response. Ours: the evaluation setting (generate_dialogue.yaml)."""
+    batch_size: int
+    """Prompts per generate() call and responses per scoring batch (memory knob only)."""
+    seed: int
+    """Seed of sampling (dvc.yaml passes each of params.yaml's seeds)."""
+
+    def problems(self):
+        if not self.ns or min(self.ns) < 1 or list(self.ns) != sorted(set(self.ns)):
+            yield "ns", f"need one or more values >= 1, ascending and distinct, got {list(self.ns)}"
+        if unknown := [sid for sid in self.gold_scorers if sid not in GOLD]:
+            yield "gold_scorers", f"unknown gold scorer(s) {', '.join(unknown)}; known: {', '.join(GOLD)}"
+        if self.temperature <= 0 or self.top_k < 0 or self.max_new_tokens < 1 or self.batch_size < 1:
+            yield "temperature", "temperature must be > 0, top_k >= 0, max_new_tokens and batch_size >= 1"
 
 
 @dataclass(frozen=True)

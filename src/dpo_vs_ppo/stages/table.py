@@ -89,7 +89,8 @@ MONITORED = {"kl_to_sft": "kl_to_sft", "gold_help": "gold/gold_helpfulness", "go
 
 
 def curve_rows(logs) -> list[list]:
-    """Score, KL and the monitored columns per PPO update (runs without a PPO step log are skipped)."""
+    """Score, KL and the monitored columns per PPO update, and best-of-n's per n (``update`` = n, no episode);
+    runs with neither log are skipped."""
     out = []
     for label, seed, folder in logs:
         steps = folder / "steps.csv"
@@ -100,6 +101,9 @@ def curve_rows(logs) -> list[list]:
                 if "objective/scores" in row:
                     out.append([label, seed, row["update"], row["episode"], row["objective/scores"], row["objective/kl"],
                                 *(row.get(key, "") for key in MONITORED.values())])
+                elif "kl_bound" in row:  # best-of-n: a point per n (no episodes), its KL to SFT in closed form
+                    out.append([label, seed, row["n"], "", row["learned_score"], "", row["kl_bound"],
+                                *(row.get(key, "") for key in list(MONITORED.values())[1:])])
     return out
 
 

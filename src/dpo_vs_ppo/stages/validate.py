@@ -29,7 +29,7 @@ from ..experiment import Experiment, experiment_files, load_experiment
 from ..report import citations
 from ..launch import accelerate_config
 from ..pipeline import LAUNCH
-from ..pipeline_runs import RunList, load_runs
+from ..pipeline_runs import UNLAUNCHED, RunList, load_runs
 from ..records import staged_folder, to_plain, write_json
 from ._cli import main_with_config_errors, parser
 
@@ -78,7 +78,7 @@ def validate(params: str, experiments: str, runs: str) -> tuple[str, RunList, di
 
 def stage_code(runs: RunList) -> dict[str, list[str]]:
     """stage module name -> the modules its dvc.yaml command runs: training stages start through launch.py."""
-    launched = {run.stage for run in runs.runs.values()}
+    launched = {run.stage for run in runs.runs.values()} - set(UNLAUNCHED)
     names = sorted(p.stem for p in STAGES.glob("*.py") if not p.stem.startswith("_") and p.stem != "validate")
     return {n: (["dpo_vs_ppo.launch"] if n in launched else []) + [f"dpo_vs_ppo.stages.{n}"] for n in names}
 
