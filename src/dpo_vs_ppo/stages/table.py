@@ -103,7 +103,7 @@ def curve_rows(logs) -> list[list]:
                                 *(row.get(key, "") for key in MONITORED.values())])
                 elif "kl_bound" in row:  # best-of-n: a point per n (no episodes), its KL to SFT in closed form
                     out.append([label, seed, row["n"], "", row["learned_score"], "", row["kl_bound"],
-                                *(row.get(key, "") for key in list(MONITORED.values())[1:])])
+                                *(row.get(MONITORED[column], "") for column in ("gold_help", "gold_harm"))])
     return out
 
 

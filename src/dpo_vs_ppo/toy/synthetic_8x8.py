@@ -180,19 +180,15 @@ def seed_metrics(panels: dict, beta: float) -> dict:
     diag = np.zeros_like(covered)
     diag[np.arange(n_prompts), np.arange(n_prompts)] = True
     losers = covered & ~diag
+    policies = decomposed(panels, beta)
     out = {}
-    for name, pi in (("pi_ref", ref), ("pi_dpo", dpo), ("pi_ppo", ppo)):
-        out[f"ood_mass_{name}"] = float((pi * ~covered).sum(axis=1).mean())
-        out[f"optimal_mass_{name}"] = float(pi[diag].mean())
-        out[f"argmax_optimal_{name}"] = float((pi.argmax(axis=1) == np.arange(n_prompts)).mean())
-    # Issue [I] item 7: the decomposition (new keys only; the ones above are unchanged).
-    for name, pi in decomposed(panels, beta).items():
-        if name == "pi_ref":
-            continue
+    for name, pi in policies.items():
         stats = policy_stats(pi, ref, covered)
-        out[f"argmax_optimal_{name}"] = stats["argmax_optimal"]
-        out[f"kl_to_ref_{name}"] = stats["kl_to_ref"]
-        out.setdefault(f"ood_mass_{name}", stats["ood_mass"])
+        out[f"ood_mass_{name}"], out[f"argmax_optimal_{name}"] = stats["ood_mass"], stats["argmax_optimal"]
+        if name != "pi_ref":  # 0 by definition
+            out[f"kl_to_ref_{name}"] = stats["kl_to_ref"]
+    for name in ("pi_ref", "pi_dpo", "pi_ppo"):
+        out[f"optimal_mass_{name}"] = float(policies[name][diag].mean())
     out["reward_ood_minus_winners"] = float(reward[~covered].mean() - reward[diag].mean())
     gain = np.where(~covered, dpo - ref, -np.inf)
     cell = np.unravel_index(np.argmax(gain), gain.shape)
@@ -210,6 +206,6 @@ def seed_metrics(panels: dict, beta: float) -> dict:
         # Convergence diagnostic, not a claim: how far PPO ended from the optimum of its own objective
         # (largest total-variation distance over prompts). Sample-based policy gradient can collapse
         # onto an action before it has sampled the optimum, and then never sees it again.
-        "ppo_tv_to_kl_optimum": float(0.5 * np.abs(ppo - kl_regularised_optimum(ref, reward, beta)).sum(axis=1).max()),
+        "ppo_tv_to_kl_optimum": float(0.5 * np.abs(ppo - policies["pi_kl_opt"]).sum(axis=1).max()),
     })
     return out
