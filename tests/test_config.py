@@ -49,6 +49,7 @@ def run_table1(tmp_path, params_text, exp_text, capsys, monkeypatch):
     (PARAMS, EXP.replace("preferred: 0", "preferred: true"), "table1.yaml", "settings.preferred"),
     # impossible value
     (PARAMS.replace("profile: tiny", "profile: huge"), EXP, "params.yaml", "profile"),
+    (PARAMS.replace("ablation_seeds: [0]", "ablation_seeds: [7]"), EXP, "params.yaml", "ablation_seeds"),
     (PARAMS, EXP.replace("  beta: 0.1", "  beta: -0.1"), "table1.yaml", "settings.beta"),
     (PARAMS, EXP.replace("pi_ref: [0.5, 0.5, 0.0]", "pi_ref: [0.5, 0.6, 0.0]"), "table1.yaml", "settings.pi_ref"),
     (PARAMS, EXP.replace("theorem: {instances_per_seed: 5}", "theorem: {instances_per_seed: 0}"), "table1.yaml", "settings.theorem.instances_per_seed"),

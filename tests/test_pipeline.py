@@ -67,6 +67,9 @@ def test_an_ablation_is_one_overlay_one_entry_and_one_row(tmp_path, monkeypatch)
     (("{stage: ppo, experiment: ppo_hh_kl0, seeds: ablation_seeds,", "{stage: ppo, experiment: ppo_hh_kl0, seeds: all,"),
      "seeds one of"),
     (("{hh: ablation_seeds}}\n  hh/ppo_hh_kl005", "{hh: seeds}}\n  hh/ppo_hh_kl005"), "evaluated over the same list"),
+    (("policy: saferlhf/dpo_iter_1, reward: saferlhf/reward,", "policy: saferlhf/dpo_iter_1, reward: gold,"),
+     "gold is a reward for PPO only"),
+    (("learned_reward: hh/reward}", "learned_reward: hh/rewards}"), "'hh/rewards' is not a run"),
 ])
 def test_a_bad_run_list_is_one_config_error(tmp_path, monkeypatch, change, words):
     experiments = copy_experiments(tmp_path, monkeypatch)
@@ -85,3 +88,18 @@ def test_seeded_inputs_follow_the_seed_and_shared_ones_do_not(monkeypatch):
     second_round = stages["saferlhf/dpo_iter_2"]["do"]["cmd"]
     assert "--policy artifacts/checkpoints/saferlhf/dpo_iter_1/s${item}" in second_round
     assert "--reward artifacts/checkpoints/saferlhf/reward " in second_round
+
+
+def test_every_dialogue_evaluation_measures_kl_to_the_sft_run_it_started_from(monkeypatch):
+    monkeypatch.chdir(REPO)
+    runs, stages = load_runs("experiments/runs.yaml"), yaml.safe_load(render())["stages"]
+    assert runs.sft_of("saferlhf/dpo_iter_3") == runs.sft_of("saferlhf/ppo_gold") == "saferlhf/sft_safe"
+    assert runs.sft_of("saferlhf/ppo_from_alpaca") == "dialogue/sft_alpaca"
+    assert runs.sft_of("hh/dpo_beta02") == runs.sft_of("hh/sft_hh") == "hh/sft_hh"
+    third_round = stages["evaluate/saferlhf/dpo_iter_3"]
+    assert "--kl-reference artifacts/checkpoints/saferlhf/sft_safe " in third_round["cmd"]
+    assert {"artifacts/checkpoints/saferlhf/sft_safe", "artifacts/checkpoints/saferlhf/reward"} <= set(third_round["deps"])
+    assert "--learned-reward artifacts/checkpoints/hh/reward " in stages["evaluate/hh/ppo_hh"]["cmd"]
+    gold = stages["saferlhf/ppo_gold"]["do"]
+    assert "--reward gold --gold-experiment experiments/evaluate_dialogue.yaml " in gold["cmd"]
+    assert "artifacts/validated/settings/evaluate_dialogue.json" in gold["deps"]

@@ -226,3 +226,22 @@ def test_the_overoptimisation_figure_draws_the_monitored_runs_and_skips_the_rest
     ppo_curves(tmp_path / "curves.csv", tmp_path / "b.png")  # best-of-n has no episodes: left out, no error
     png = (tmp_path / "a.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
+
+
+def test_the_final_policies_figure_puts_each_policy_at_its_means(tmp_path, monkeypatch):
+    from dpo_vs_ppo.experiment import FigureSpec
+    from dpo_vs_ppo.report import overoptimisation_figures as module
+    values = {"sft": ([0.0, 0.0], [1.0, 1.2], [0.5, 0.7]), "ppo": ([2.0, 4.0], [1.5, 2.5], [3.0, 3.4])}
+    rows = {row: {m: {"per_seed": v} for m, v in zip(("kl_to_sft", "reward_mean", "learned_score"), vals)}
+            for row, vals in values.items()}
+    (tmp_path / "metrics.json").write_text(json.dumps({"rows": rows}))
+    spec = FigureSpec(kind="final_policies", data="metrics.json", file="f.png", metric="reward_mean,kl_to_sft,learned_score",
+                      rows=("sft", "ppo"), labels=("SFT", "PPO"), caption="c")
+    drawn = []
+    monkeypatch.setattr(module, "save", lambda fig, out: drawn.append(fig))
+    module.final_policies(tmp_path / "metrics.json", tmp_path / "f.png", spec)
+    kl_axis, learned_axis = drawn[0].axes
+    for ax, x_index in ((kl_axis, 0), (learned_axis, 2)):
+        means = {c.get_label(): tuple(c.lines[0].get_xydata()[0]) for c in ax.containers}
+        assert means == {label: pytest.approx((np.mean(values[row][x_index]), np.mean(values[row][1])))
+                         for row, label in (("sft", "SFT"), ("ppo", "PPO"))}

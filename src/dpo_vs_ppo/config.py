@@ -190,6 +190,9 @@ class StudyParams:
                 yield key, f"seeds must be distinct, got {list(seeds)}"
             if any(s < 0 for s in seeds):
                 yield key, "seeds must be >= 0"
+        if not set(self.ablation_seeds) <= set(self.seeds):
+            yield "ablation_seeds", (f"{list(self.ablation_seeds)} must be among seeds {list(self.seeds)}: a one-seed "
+                                     "ablation reads the same seed of the seeded SFT and reward runs")
         if not 0.5 <= self.confidence_level < 1:
             yield "confidence_level", f"must be in [0.5, 1), got {self.confidence_level}"
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from .launch import option_value
+from .pipeline_runs import SCORER_REWARDS
 
 #: Parameters of the paper's models (Llama-2-7B for dialogue, CodeLlama-34B for code; Secs. 5-6).
 PARAMETERS = {"dialogue": 6.74e9, "code": 33.7e9}
@@ -83,7 +84,7 @@ def _flops(stage: dict) -> tuple[float, float, float]:
     if kind in ("reward", "dpo"):
         tokens = 2 * _rows(args, ("--train", "--solution-pairs")) * s["epochs"] * length  # chosen and rejected
         return (6 if kind == "reward" else 8) * n * tokens, 0.0, tokens  # DPO adds the reference's forward
-    scored_by_model = option_value(args, "--reward") != "tests"  # the code task's reward is the sandbox, not a model
+    scored_by_model = option_value(args, "--reward") not in SCORER_REWARDS  # the sandbox or a gold function
     if kind == "ppo":
         episodes = _rows(args, ("--prompts", "--problems")) * s["prompt_epochs"]
         seq = prompt + s["response_length"]

@@ -10,10 +10,16 @@ from pathlib import Path
 from .config import ConfigError, read_yaml_mapping
 
 STAGES = ("sft", "reward", "dpo", "ppo", "dpo_iter", "best_of_n")
+#: Rewards that are no run's checkpoint: the code task's sandbox tests, and the evaluation's reward scorer
+#: (``gold``: the gold-reward PPO of issue [I] item 5; the gold helpfulness at tiny scale).
+SCORER_REWARDS = ("tests", "gold")
 #: Run stages that train nothing and run in one process, as the evaluation stages do: never a multi-GPU launch.
 UNLAUNCHED = ("best_of_n",)
 FAMILIES = ("dialogue", "code")
 SEED_LISTS = ("seeds", "ablation_seeds")
+#: Which runs may read a seeded run: its own seed list, and the one-seed ablations may read a headline run's
+#: same seed (params.yaml's ablation_seeds are among its seeds; config.py checks it).
+READERS = {"seeds": ("seeds", "ablation_seeds"), "ablation_seeds": ("ablation_seeds",)}
 RECORD_OPTIONS = ("train", "test", "prompts")
 INPUT_OPTIONS = ("init", "policy", "reward", "value_init")
 FLAGS = ("chosen_of_pairs", "solutions_of_problems", "solution_pairs")
@@ -40,6 +46,9 @@ class EvaluationSet:
     stage: str
     prompts: str = ""
     baseline: str = ""
+    learned_reward: str = ""
+    """A reward run whose score of every policy's answers is reported (``learned_score``), beside each
+    policy's KL to the SFT run it started from (``kl_to_sft``)."""
     apps: str = ""
     contests: str = ""
 
@@ -50,6 +59,14 @@ class RunList:
     evaluation_sets: dict[str, EvaluationSet]
     judges: dict[str, tuple[str, str]]
     report: tuple[str, ...]
+
+    def sft_of(self, run_id: str) -> str:
+        """The SFT run a run started from (itself for an SFT run), through its ``init`` or ``policy``."""
+        run = self.runs[run_id]
+        while run.stage != "sft":
+            run_id = run.inputs.get("init") or run.inputs["policy"]
+            run = self.runs[run_id]
+        return run_id
 
 
 def load_runs(path: str | Path) -> RunList:
@@ -67,6 +84,9 @@ def load_runs(path: str | Path) -> RunList:
     for name, pair in judges.items():
         if len(pair) != 2 or not set(pair) <= evaluated:
             raise ConfigError(path, f"judges.{name}", f"needs two of the hh evaluation's policies or chosen, got {pair}")
+    for name, spec in sets.items():
+        if spec.learned_reward and spec.learned_reward not in runs:
+            raise ConfigError(path, f"evaluation_sets.{name}.learned_reward", f"{spec.learned_reward!r} is not a run")
     report = tuple(data.get("report") or ())
     for section in report:
         if not (path.parent / f"{section}.yaml").is_file():
@@ -103,10 +123,15 @@ def _run(path: Path, run_id: str, entry: dict, earlier: dict[str, Run], sets: di
         fail("family", f"family must be one of {FAMILIES}, seeds one of {SEED_LISTS}")
     inputs = {k: entry[k] for k in INPUT_OPTIONS if k in entry}
     for key, ref in inputs.items():
-        if ref != "tests" and ref not in earlier:
+        if key == "reward" and ref in SCORER_REWARDS:
+            if ref != "tests" and entry.get("stage") != "ppo":
+                fail(key, f"{ref} is a reward for PPO only")
+            continue
+        if ref not in earlier:
             fail(key, f"{ref!r} is not a run listed before this one")
-        if ref != "tests" and earlier[ref].seeds and earlier[ref].seeds != entry.get("seeds"):
-            fail(key, f"{ref!r} runs over {earlier[ref].seeds}; a run reading it must too")
+        if earlier[ref].seeds and entry.get("seeds") not in READERS[earlier[ref].seeds]:
+            fail(key, f"{ref!r} runs over {earlier[ref].seeds}; a run reading it must run over "
+                      f"{' or '.join(READERS[earlier[ref].seeds])}")
     evaluate = dict(entry.get("evaluate") or {})
     for set_name, seed_list in evaluate.items():
         if set_name not in sets or seed_list not in SEED_LISTS:

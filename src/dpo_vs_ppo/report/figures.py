@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import textwrap
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+from .plotting import save, seed_values, t_errorbar  # first: it sets matplotlib up headless
 
-os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "dpo_vs_ppo-matplotlib"))
 import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from ..records import read_json  # noqa: E402
-from .verdicts import t_interval  # noqa: E402
+from .overoptimisation_figures import final_policies, overoptimisation  # noqa: E402
+
+t_band = t_errorbar  # the same 95 % Student-t interval, as a line plot's band
 
 PANELS = (("coverage", "preference coverage", "Greys"), ("pi_ref", "π_ref", "Blues"), ("pi_ppo", "π_PPO", "Blues"),
           ("pi_dpo", "π_DPO", "Blues"), ("reward", "learned reward r_φ", "vlag"))
@@ -108,21 +106,6 @@ def figure1_matched_kl(data_file: Path, out_file: Path, spec=None) -> None:
     save(fig, out_file)
 
 
-def save(fig, out_file: Path) -> None:
-    """Write a PNG with no timestamp or software tag, so the same data give the same bytes."""
-    fig.tight_layout()
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_file, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-
-
-def seed_values(data_file: Path, spec, metric: str) -> pd.DataFrame:
-    """Long table (row label, seed index, value) of one metric of the spec's rows in a table's metrics.json."""
-    rows = read_json(data_file)["rows"]
-    return pd.DataFrame([(label, i, v) for row, label in zip(spec.rows, spec.labels)
-                         for i, v in enumerate(rows[row][metric]["per_seed"])], columns=["run", "seed", "value"])
-
-
 def help_vs_safety(data_file: Path, out_file: Path, spec) -> None:
     """Table 2 as a scatter: ΔHelp (x) against safety rate (y), one point per seed and the mean per row. Where
     the safety rate is one value in every row and seed, a row per policy instead: on one flat line the
@@ -147,13 +130,6 @@ def help_vs_safety(data_file: Path, out_file: Path, spec) -> None:
         ax.legend(fontsize=6, loc="best")
     ax.set(xlabel="ΔHelp vs SFT (Safe)  (gold helpfulness)")
     save(fig, out_file)
-
-
-def t_errorbar(values) -> tuple[float, float]:
-    """The report's 95 % Student-t interval over seeds as seaborn's error bar (none for one seed), not
-    seaborn's default bootstrap, which differs from the tables' interval and draws random numbers."""
-    ci = t_interval([float(v) for v in values], 0.95)
-    return (ci.mean, ci.mean) if ci.n < 2 else (ci.low, ci.high)
 
 
 def grouped_bars(data_file: Path, out_file: Path, spec) -> None:
@@ -195,14 +171,6 @@ def batch_sweep(data_file: Path, out_file: Path, spec) -> None:
     save(fig, out_file)
 
 
-def t_band(values) -> tuple[float, float]:
-    """The 95 % Student-t interval of ``values`` over seeds, as the report's cells give it; no band for one
-    seed. (seaborn's default, a 1,000-resample bootstrap per point, took 11 of the report's 17 s and says
-    little about three seeds.)"""
-    ci = t_interval([float(v) for v in values], 0.95)
-    return (ci.mean, ci.mean) if ci.n < 2 else (ci.low, ci.high)
-
-
 #: The y label of a PPO curve's score, per task (a run label "code: ..." is the code task; no prefix: dialogue).
 SCORE_LABELS = {"dialogue": "learned-RM score of the rollouts", "code": "test reward of the rollouts (10 pass, 0 fail)"}
 
@@ -227,33 +195,6 @@ def ppo_curves(data_file: Path, out_file: Path, spec=None) -> None:
     save(fig, out_file)
 
 
-def overoptimisation(data_file: Path, out_file: Path, spec=None) -> None:
-    """Gold help of PPO's rollouts against their learned-RM score and against their KL to the SFT policy, a
-    line per run through its training (10 stretches of updates, mean over seeds; a ring marks the start). A
-    run with no episodes (best-of-n: a point per n, its KL the closed-form bound) is a dashed black line."""
-    df = pd.read_csv(data_file).dropna(subset=["gold_help", "kl_to_sft"])
-    trained = df["episode"].notna()  # best-of-n: a point per n, drawn as a dashed reference line
-    df = df.assign(stretch=df.groupby("run")["update"].transform(lambda u: (10 * (u - 1) // u.max()).clip(0, 9))
-                   .where(trained, df["update"]))
-    path = df.groupby(["run", "stretch"], sort=False, as_index=False)[["score", "kl_to_sft", "gold_help"]].mean()
-    runs, reference = list(dict.fromkeys(df["run"])), set(df.loc[~trained, "run"])
-    colours = dict(zip(runs, sns.color_palette("deep", len(runs))))
-    sns.set_theme(style="whitegrid", font_scale=0.85)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for ax, x, label in zip(axes, ("score", "kl_to_sft"), ("learned-RM score of the rollouts", "KL to the SFT policy")):
-        for run in runs:
-            line, dashed = path[path["run"] == run].sort_values("stretch"), run in reference
-            ax.plot(line[x], line["gold_help"], marker="s" if dashed else "o", ms=3, lw=1.2, ls="--" if dashed else "-",
-                    color="black" if dashed else colours[run], label=run)
-            if dashed:
-                continue
-            ax.scatter(line[x].iloc[:1], line["gold_help"].iloc[:1], s=60, facecolors="none", edgecolors=colours[run])
-        ax.set(xlabel=label, ylabel="gold helpfulness of the rollouts" if ax is axes[0] else "")
-    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=7, title="run", title_fontsize=8)
-    fig.suptitle("PPO's rollouts: gold helpfulness against the learned-RM score and against the KL to SFT")
-    save(fig, out_file)
-
-
 def cost_panel(data_file: Path, out_file: Path, spec=None) -> None:
     """Training cost per method: wall time, tokens generated and optimizer steps (summed over a method's
     stages, mean over seeds)."""
@@ -272,4 +213,5 @@ def cost_panel(data_file: Path, out_file: Path, spec=None) -> None:
 #: Figure kinds an experiment file may name (report.figures[].kind).
 FIGURES = {"figure1_heatmaps": figure1_heatmaps, "figure1_sweep": figure1_sweep, "figure1_matched_kl": figure1_matched_kl,
            "help_vs_safety": help_vs_safety, "grouped_bars": grouped_bars,
-           "batch_sweep": batch_sweep, "ppo_curves": ppo_curves, "overoptimisation": overoptimisation, "cost_panel": cost_panel}
+           "batch_sweep": batch_sweep, "ppo_curves": ppo_curves, "overoptimisation": overoptimisation, "final_policies": final_policies,
+           "cost_panel": cost_panel}

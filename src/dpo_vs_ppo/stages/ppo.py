@@ -1,6 +1,8 @@
 """Stage ppo: PPO from an SFT checkpoint (TRL PPOTrainer, with the paper's three factors and settings
 added in trl_bridge.py), rewarded by a learned reward model (dialogue) or by running the sampled program
-on its problem's training tests in the sandbox (code, ``--reward tests``: 10 if all pass, else 0).
+on its problem's training tests in the sandbox (code, ``--reward tests``: 10 if all pass, else 0), or, as
+a reference point for over-optimisation, by the evaluation's own reward scorer (``--reward gold
+--gold-experiment``: the gold helpfulness at tiny scale, the Beaver reward model at paper scale).
 
 The value model starts from the reward model (DeepSpeed-Chat's choice; the paper, built on
 DeepSpeed-Chat, does not say otherwise), or from ``--value-init`` for code; the reference is a frozen copy of the SFT policy, or its EMA.
@@ -15,7 +17,9 @@ import time
 from contextlib import ExitStack
 
 from ..config import ConfigError
+from ..experiment import load_experiment
 from ..data.records import CodeProblem, PreferencePair, read_records
+from ..pipeline_runs import SCORER_REWARDS
 from ..records import to_plain
 from ._cli import main_with_config_errors, parser
 from ._training import add_training_arguments, load_training, seed_process
@@ -29,25 +33,40 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--prompts", required=True, metavar="JSONL",
                    help="preference pairs whose distinct prompts PPO samples, or code problems (with --reward tests)")
     p.add_argument("--policy", required=True, metavar="DIR", help="the SFT checkpoint: initial policy and reference")
-    p.add_argument("--reward", required=True, metavar="DIR|tests",
-                   help="the reward-model checkpoint (also the value init), or `tests`: the paper's code reward")
+    p.add_argument("--reward", required=True, metavar="DIR|" + "|".join(SCORER_REWARDS),
+                   help="the reward-model checkpoint (also the value init); `tests`: the paper's code reward; "
+                        "`gold`: the evaluation's reward scorer (--gold-experiment), the gold-reward PPO")
+    p.add_argument("--gold-experiment", metavar="YAML",
+                   help="with --reward gold: the evaluate_dialogue experiment whose reward scorer PPO optimises")
     p.add_argument("--value-init", metavar="DIR", help="the value model's initial checkpoint (default: --reward)")
     p.add_argument("--resume-dir", required=True, metavar="DIR", help="resume state (not a DVC output; removed at the end)")
     add_training_arguments(p, "ppo", "where to write the run summary (scores, KL, steps, factor switches)")
     args = p.parse_args(argv)
-    if args.reward == "tests" and not args.value_init:
-        p.error("--reward tests needs --value-init (there is no reward model to start the value model from)")
+    if args.reward in SCORER_REWARDS and not args.value_init:
+        p.error(f"--reward {args.reward} needs --value-init (there is no reward model to start the value model from)")
+    if (args.reward == "gold") != bool(args.gold_experiment):
+        p.error("--gold-experiment goes with --reward gold, and only with it")
     launched = int(os.environ.get("WORLD_SIZE", "1"))  # accelerate's own count is checked in train()
 
     def splits(exp):
         if problem := exp.settings.split_problem(launched):
             raise ConfigError(args.experiment, "settings.rollout_batch_size", f"{problem} (at profile {exp.profile})")
     params, exp = load_training(args, "ppo", check=splits)
+    gold = gold_scorer(args.gold_experiment, params.profile) if args.gold_experiment else None
     with ExitStack() as stack:
-        train(args, params, exp, stack)
+        train(args, params, exp, stack, gold)
 
 
-def train(args, params, exp, stack: ExitStack) -> None:
+def gold_scorer(path: str, profile: str):
+    """A function that builds the evaluation's reward scorer at ``profile``, its config checked now (before torch)."""
+    from ..evaluation.scorers import configured_scorer, scorer_model
+
+    choice = load_experiment(path, profile, "evaluate_dialogue").settings.reward
+    scorer_model(path, "settings.reward", choice, None)
+    return lambda: configured_scorer(path, "settings.reward", choice, None)
+
+
+def train(args, params, exp, stack: ExitStack, gold=None) -> None:
     # The training stack is imported only now, after the config check (stages/_cli.py).
     from .. import trl_bridge
     from ..evaluation.sandbox import Sandbox
@@ -71,8 +90,11 @@ def train(args, params, exp, stack: ExitStack) -> None:
     config = trl_bridge.ppo_config(s, args.out, world, len(prompts))  # before loading: ZeRO-3 loads shards
     policy, ref = load_policy(args.policy), load_policy(args.policy)
     dataset = ppo_prompt_dataset(prompts, tokenizer, policy.config.max_position_embeddings - s.response_length)
+    scored = args.reward in SCORER_REWARDS  # no reward model: the sandbox or a gold function
     if problems:  # the sandbox lives as long as the training
         reward = ProgramTestReward(problems, dataset["input_ids"], tokenizer, stack.enter_context(Sandbox()))
+    elif scored:
+        reward = ScorerReward(gold(), dataset["input_ids"], prompts, tokenizer)
     else:
         reward = load_scalar_model(args.reward)
     rows: list[dict] = []
@@ -88,12 +110,12 @@ def train(args, params, exp, stack: ExitStack) -> None:
 
     value_init = args.value_init or args.reward
     value = load_scalar_model(value_init)
-    loaded = loaded_as_shards(policy, ref, value, *([] if problems else [reward]))
+    loaded = loaded_as_shards(policy, ref, value, *([] if scored else [reward]))
     trainer = trl_bridge.ppo_trainer(s, policy, ref, reward, value, tokenizer, dataset, args.out, world, on_update,
                                      keep_reference_start=log_distance, config=config)
     trainer.total_updates = total = trainer.args.num_total_batches
     trainer.monitor = rollout_monitor(s, args.policy, prompts, dataset, tokenizer, trainer)
-    inputs = [args.policy, value_init, args.prompts, args.models] + ([] if problems else [args.reward])
+    inputs = [args.policy, value_init, args.prompts, args.models] + ([] if scored else [args.reward])
     resume = ResumeState(trainer, args.resume_dir, fingerprint({"settings": to_plain(s), "world": world}, inputs), start)
     done, rows[:] = resume.restore()
     trainer.update_offset = done
@@ -115,7 +137,6 @@ def rollout_monitor(s, policy_dir: str, prompts: list[str], dataset, tokenizer, 
     """Issue [I] item 5's per-update gold scores and KL to the SFT policy, or None where the settings ask for
     neither. The SFT copy is the policy's starting checkpoint, loaded once more (skipped under DeepSpeed,
     whose sharded models this path has not been run with)."""
-    from ..evaluation.scorers import make_scorer
     from ..models import load_policy
     from ..training.rollout_monitor import RolloutMonitor
 
