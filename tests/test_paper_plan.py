@@ -137,7 +137,7 @@ def test_at_tiny_scale_nothing_needs_accelerate_or_the_hub():
 
 
 def test_a_stage_costs_its_tokens_times_six_n_at_the_assumed_throughput(paper_plan):
-    sft = paper_plan["dialogue/sft_alpaca"]
+    sft = paper_plan["dialogue/sft_alpaca@0"]  # one seed's run of a per-seed stage
     s = paper_cost.flatten(sft["settings"])
     flops = 6 * 6.74e9 * 52_002 * s["epochs"] * s["max_length"]  # Alpaca's rows, trained on for its epochs
     assert sft["cost"].gpu_hours == pytest.approx(flops / (312e12 * 0.40) / 3600)

@@ -70,6 +70,9 @@ def test_an_ablation_is_one_overlay_one_entry_and_one_row(tmp_path, monkeypatch)
     (("policy: saferlhf/dpo_iter_1, reward: saferlhf/reward,", "policy: saferlhf/dpo_iter_1, reward: gold,"),
      "gold is a reward for PPO only"),
     (("learned_reward: hh/reward}", "learned_reward: hh/rewards}"), "'hh/rewards' is not a run"),
+    (("{stage: dpo, experiment: dpo_dialogue, seeds: ablation_seeds, train: [pairs_hh_train], init: hh/sft_hh,",
+      "{stage: dpo, experiment: dpo_dialogue, train: [pairs_hh_train], init: hh/sft_hh,"),
+     "'hh/sft_hh' runs over ablation_seeds; a run reading it must run over ablation_seeds"),
 ])
 def test_a_bad_run_list_is_one_config_error(tmp_path, monkeypatch, change, words):
     experiments = copy_experiments(tmp_path, monkeypatch)
@@ -82,12 +85,26 @@ def test_a_bad_run_list_is_one_config_error(tmp_path, monkeypatch, change, words
     assert words in str(err.value)
 
 
+def test_a_table_row_of_a_run_never_evaluated_is_a_config_error_before_anything_runs(tmp_path, monkeypatch):
+    experiments = copy_experiments(tmp_path, monkeypatch)
+    runs = experiments / "runs.yaml"
+    evaluated = "policy: hh/sft_hh, reward: hh/reward, evaluate: {hh: ablation_seeds}}\n  hh/dpo_iter_2"
+    assert evaluated in runs.read_text()
+    runs.write_text(runs.read_text().replace(evaluated, "policy: hh/sft_hh, reward: hh/reward}\n  hh/dpo_iter_2"))
+    with pytest.raises(ConfigError, match="table11.yaml: settings.rows.dpo_iter_1: hh/dpo_iter_1 is no evaluation"):
+        render(str(runs))
+
+
 def test_seeded_inputs_follow_the_seed_and_shared_ones_do_not(monkeypatch):
     monkeypatch.chdir(REPO)
     stages = yaml.safe_load(render())["stages"]
     second_round = stages["saferlhf/dpo_iter_2"]["do"]["cmd"]
     assert "--policy artifacts/checkpoints/saferlhf/dpo_iter_1/s${item}" in second_round
-    assert "--reward artifacts/checkpoints/saferlhf/reward " in second_round
+    assert "--reward artifacts/checkpoints/saferlhf/reward/s${item} " in second_round  # per seed (issue [I] item 3)
+    hh_ppo = stages["hh/ppo_hh"]["do"]["cmd"]  # a one-seed ablation reads the seeded SFT's same seed
+    assert "--policy artifacts/checkpoints/hh/sft_hh/s${item} --reward artifacts/checkpoints/hh/reward " in hh_ppo
+    table13 = stages["saferlhf/ppo_dual_unsafe"]["do"]["cmd"]
+    assert "--policy artifacts/checkpoints/saferlhf/sft_safe/s${item} --reward artifacts/checkpoints/saferlhf/reward_dual_unsafe " in table13
 
 
 def test_every_dialogue_evaluation_measures_kl_to_the_sft_run_it_started_from(monkeypatch):

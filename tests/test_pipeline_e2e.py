@@ -105,12 +105,12 @@ def test_dvc_repro_builds_the_synthetic_data_and_the_tiny_models_offline(smoke_c
 REPORTED = ["table1", "figure1", *(f"table{n}" for n in range(2, 14)), "figure2"]
 PPO_VARIANTS = ["ppo_dialogue_baseline", "ppo_dialogue_adv_norm", "ppo_dialogue_large_batch", "ppo_dialogue"]
 #: Every trained run (run id -> seed folder or ''), as dvc.yaml names them.
-TRAINED = {"dialogue/sft_alpaca": "", "saferlhf/sft_safe": "", "hh/sft_hh": "", "saferlhf/reward": "",
+TRAINED = {"dialogue/sft_alpaca": "s0", "saferlhf/sft_safe": "s0", "hh/sft_hh": "s0", "saferlhf/reward": "s0",
            "saferlhf/reward_dual_unsafe": "", "saferlhf/reward_filtered": "", "hh/reward": "", "hh/reward_helpful": "",
            **{f"saferlhf/{r}": "s0" for r in ["dpo_dialogue", "dpo_dual_unsafe", "dpo_filtered", "dpo_from_alpaca",
                                                *PPO_VARIANTS, "ppo_from_alpaca", "ppo_dialogue_batch16",
                                                "ppo_dialogue_batch32", "ppo_dual_unsafe", "ppo_filtered",
-                                               "dpo_iter_1", "dpo_iter_2", "dpo_iter_3", "dpo_iter_4"]},
+                                               "dpo_iter_1", "dpo_iter_2", "dpo_iter_3", "dpo_iter_4", "ppo_gold"]},
            **{f"hh/{r}": "s0" for r in ["dpo_dialogue", "dpo_beta005", "dpo_beta02", "dpo_helpful", "ppo_hh",
                                          "ppo_hh_kl0", "ppo_hh_kl005", "ppo_hh_kl02", "ppo_helpful", "dpo_iter_1",
                                          "dpo_iter_2"]}}
@@ -155,7 +155,8 @@ def test_dvc_metrics_and_plots_are_declared(smoke_copy):
     assert "results/table3/curves.csv" in plots and "results/table2/cost.csv" in plots
 
 
-SAFERLHF_POLICIES = ["sft_alpaca", "sft_safe", "dpo_dialogue", "dpo_from_alpaca", "dpo_iter_4", *PPO_VARIANTS, "ppo_filtered"]
+SAFERLHF_POLICIES = ["sft_alpaca", "sft_safe", "dpo_dialogue", "dpo_from_alpaca", "dpo_iter_4", *PPO_VARIANTS, "ppo_filtered",
+                     "ppo_gold"]
 
 
 def test_dvc_repro_evaluates_every_dialogue_policy_and_judges_ppo_against_dpo(smoke_copy):
@@ -169,9 +170,11 @@ def test_dvc_repro_evaluates_every_dialogue_policy_and_judges_ppo_against_dpo(sm
         evaluation = json.loads((smoke_copy / f"results/saferlhf/{name}/eval.json").read_text())
         assert evaluation["seeds"] == [0] and evaluation["mean"]["responses"] == prompts
         metrics = evaluation["per_seed"]["0"]
-        assert {"reward_mean", "delta_help", "harm", "safety_rate", "four_cells"} <= set(metrics)
+        assert {"reward_mean", "delta_help", "harm", "safety_rate", "four_cells", "kl_to_sft", "learned_score"} <= set(metrics)
+        assert metrics["kl_to_sft"] >= 0 and metrics["learned_score"] == metrics["learned_score"]
         assert sum(metrics["four_cells"].values()) == prompts
-    assert json.loads((smoke_copy / "results/saferlhf/sft_safe/eval.json").read_text())["mean"]["delta_help"] == 0.0
+    sft_safe = json.loads((smoke_copy / "results/saferlhf/sft_safe/eval.json").read_text())["mean"]
+    assert sft_safe["delta_help"] == 0.0 and sft_safe["kl_to_sft"] == pytest.approx(0, abs=1e-6)  # its own SFT
     for pair in ("ppo_vs_dpo", "ppo_vs_dpo_iter", "ppo_vs_chosen", "dpo_vs_sft"):
         judged = json.loads((smoke_copy / f"results/hh/judge_{pair}/metrics.json").read_text())
         assert judged["pairs"] == 8 and judged["win"] + judged["tie"] + judged["lose"] == 8

@@ -142,8 +142,14 @@ def judge(name: str, pair: tuple[str, str], experiments: str) -> dict:
                  [f"artifacts/samples/hh/judge_{name}.jsonl", f"{results}/run.json"], [f"{results}/metrics.json"])
 
 
-def table(table_id: str, experiments: str) -> dict:
-    settings = read_yaml_mapping(f"{experiments}/{table_id}.yaml")["settings"]
+def table(table_id: str, experiments: str, run_list: RunList) -> dict:
+    path = f"{experiments}/{table_id}.yaml"
+    settings = read_yaml_mapping(path)["settings"]
+    evaluated = {f"{name}/{run_id.rsplit('/', 1)[1]}" for run_id, r in run_list.runs.items() for name in r.evaluate}
+    for row in settings.get("rows") or []:  # else the table stage finds the file missing after the whole study
+        if row.get("file") == "eval.json" and row["run"] not in evaluated:
+            raise ConfigError(path, f"settings.rows.{row['id']}", f"{row['run']} is no evaluation: give its run "
+                              f"`evaluate: {{{row['run'].split('/')[0]}: <seed list>}}` in runs.yaml")
     runs = list(dict.fromkeys(r["run"] for key in ("rows", "training") for r in settings.get(key) or []))
     results = f"results/{table_id}"
     cmd = [f"python -m dpo_vs_ppo.stages.table --params params.yaml --experiment {experiments}/{table_id}.yaml",
@@ -189,7 +195,7 @@ def stages(runs: RunList, experiments: str) -> dict:
                                                                                experiments)
     out["hh_chosen"] = hh_chosen(experiments)
     out.update({f"judge/{name}": judge(name, pair, experiments) for name, pair in runs.judges.items()})
-    tables = {t: table(t, experiments) for t in runs.report if t not in ("table1", "figure1")
+    tables = {t: table(t, experiments, runs) for t in runs.report if t not in ("table1", "figure1")
               and read_yaml_mapping(f"{experiments}/{t}.yaml")["settings"].get("rows")}
     out.update(tables)
     out.update(toy_stages(experiments))

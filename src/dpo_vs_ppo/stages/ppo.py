@@ -77,6 +77,7 @@ def train(args, params, exp, stack: ExitStack, gold=None) -> None:
     from ..training.reference_ema import full_numel
     from ..training.run_records import loaded_as_shards, save_checkpoint, tokenizer_for, write_run_records
     from ..training.runtime import world_size
+    from ..training.scorer_reward import ScorerReward
 
     seed_process(exp.settings.seed)
 
@@ -137,6 +138,7 @@ def rollout_monitor(s, policy_dir: str, prompts: list[str], dataset, tokenizer, 
     """Issue [I] item 5's per-update gold scores and KL to the SFT policy, or None where the settings ask for
     neither. The SFT copy is the policy's starting checkpoint, loaded once more (skipped under DeepSpeed,
     whose sharded models this path has not been run with)."""
+    from ..evaluation.scorers import make_scorer
     from ..models import load_policy
     from ..training.rollout_monitor import RolloutMonitor
 
