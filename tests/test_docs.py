@@ -152,6 +152,7 @@ def test_readme_budgets_equal_the_benchmark_constants():
 
     table = _budget_table()
     assert _row(table, "tiny study") == (b.BUDGET_S["tiny"] / 60, "min")
+    assert _row(table, "with issue [I]'s science") == (b.SCIENCE_BUDGET_S / 60, "min")
     assert _row(table, "smoke profile") == (b.BUDGET_S["smoke"] / 60, "min")
     assert _row(table, "memory of any tiny stage") == (b.MEMORY_BUDGET_MIB / 1024, "GiB")
     assert _row(table, "command 2") == (b.CI_BUDGET_S / 60, "min")
