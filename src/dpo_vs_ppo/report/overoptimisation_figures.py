@@ -64,5 +64,6 @@ def final_policies(data_file: Path, out_file: Path, spec) -> None:
                         fmt=marker, color=colours[run], ms=8, capsize=2, lw=1, label=run)
         ax.set(xlabel=label, ylabel=f"{gold} of its test answers (gold)" if ax is axes[0] else "")
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=7, title="policy", title_fontsize=8)
-    fig.suptitle("Final policies: gold score against the KL to SFT and against the learned reward (mean ± 95 % over seeds)")
+    spread = "mean ± 95 % over seeds" if df.groupby("run").size().max() > 1 else "one seed: no interval"
+    fig.suptitle(f"Final policies: gold score against the KL to SFT and against the learned reward ({spread})")
     save(fig, out_file)
