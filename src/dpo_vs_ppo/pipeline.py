@@ -95,6 +95,13 @@ def training(run_id: str, runs: RunList, experiments: str) -> dict:
     return {"foreach": "${%s}" % run.seeds, "do": body} if seeded else body
 
 
+def evaluations(runs: RunList) -> dict[str, tuple[str, str, str]]:
+    """Each evaluation, by its folder under results/ ("<set>/<run name>"): (run id, set, seed list). Kept out of
+    pipeline_runs.py, which the PPO stage imports: a change there would rerun every PPO stage."""
+    return {f"{set_name}/{run_id.rsplit('/', 1)[1]}": (run_id, set_name, seed_list)
+            for run_id, run in runs.runs.items() for set_name, seed_list in run.evaluate.items()}
+
+
 def evaluation(run_id: str, set_name: str, seed_list: str, runs: RunList, experiments: str) -> dict:
     spec, name = runs.evaluation_sets[set_name], run_id.rsplit("/", 1)[1]
     samples, results = f"artifacts/samples/{set_name}/{name}", f"results/{set_name}/{name}"
@@ -145,7 +152,7 @@ def judge(name: str, pair: tuple[str, str], experiments: str) -> dict:
 def table(table_id: str, experiments: str, run_list: RunList) -> dict:
     path = f"{experiments}/{table_id}.yaml"
     settings = read_yaml_mapping(path)["settings"]
-    evaluated = {f"{name}/{run_id.rsplit('/', 1)[1]}" for run_id, r in run_list.runs.items() for name in r.evaluate}
+    evaluated = evaluations(run_list)
     for row in settings.get("rows") or []:  # else the table stage finds the file missing after the whole study
         if row.get("file") == "eval.json" and row["run"] not in evaluated:
             raise ConfigError(path, f"settings.rows.{row['id']}", f"{row['run']} is no evaluation: give its run "
@@ -189,10 +196,8 @@ def stages(runs: RunList, experiments: str) -> dict:
 
     out = head_stages(experiments)
     out.update({run_id: training(run_id, runs, experiments) for run_id in runs.runs})
-    for run_id, run in runs.runs.items():
-        for set_name, seed_list in run.evaluate.items():
-            out[f"evaluate/{set_name}/{run_id.rsplit('/', 1)[1]}"] = evaluation(run_id, set_name, seed_list, runs,
-                                                                               experiments)
+    for key, (run_id, set_name, seed_list) in evaluations(runs).items():
+        out[f"evaluate/{key}"] = evaluation(run_id, set_name, seed_list, runs, experiments)
     out["hh_chosen"] = hh_chosen(experiments)
     out.update({f"judge/{name}": judge(name, pair, experiments) for name, pair in runs.judges.items()})
     tables = {t: table(t, experiments, runs) for t in runs.report if t not in ("table1", "figure1")

@@ -30,8 +30,9 @@ from .. import repro
 BUDGET_S = {"tiny": 20 * 60, "smoke": 3 * 60}
 #: The tiny study's budget once issue [I]'s science is in (DEVELOPERS.md, "Performance").
 SCIENCE_BUDGET_S = 30 * 60
-#: Seconds between memory samples. Scanning /proc and reading PSS every 0.2 s took 22 % of one of the two
-#: cores in a 40-minute study (measured: the sampler's process CPU time), slowing the stages it measured.
+#: Seconds between memory samples. Scanning /proc and reading PSS every 0.2 s took a fifth of one of the two
+#: cores (328 s of CPU in a study's first 25 min, measured from the sampler thread's /proc stat), slowing the
+#: stages it measured.
 SAMPLE_EVERY_S = 1.0
 MEMORY_BUDGET_MIB = 4096
 #: `.ci/run` from a fresh clone (install and the test suite).
