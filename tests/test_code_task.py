@@ -10,7 +10,7 @@ import pytest
 
 from dpo_vs_ppo.data.code_sources import apps_problems, code_contests_problems
 from dpo_vs_ppo.data.code_task import DIFFICULTIES, FAMILIES, outputs_match, run_trusted
-from dpo_vs_ppo.data.code_task_corpora import apps_rows, contest_rows, make_instance, write_code_task
+from dpo_vs_ppo.data.code_task_corpora import apps_rows, contest_rows, interleave, make_instance, write_code_task
 from dpo_vs_ppo.data.records import SkipCounter
 from dpo_vs_ppo.experiment import load_experiment
 
@@ -53,7 +53,7 @@ def test_in_process_runner_agrees_with_a_real_process_and_survives_crashes():
 
 def test_apps_and_contests_rows_load_through_the_hub_converters():
     stats: dict = {}
-    apps = apps_rows(np.random.default_rng(0), 2, CFG, 0, stats)
+    apps = apps_rows(np.random.default_rng(0), (2, 2, 2), CFG, 0, stats)
     problems = list(apps_problems(apps, "train", SkipCounter("apps", "train")))
     assert [p.difficulty for p in problems] == list(DIFFICULTIES) * 2
     assert all(len(p.private_tests) == CFG.public_tests + CFG.private_tests for p in problems)
@@ -65,6 +65,17 @@ def test_apps_and_contests_rows_load_through_the_hub_converters():
     assert {s.language for p in problems for s in p.solutions} == {"python2", "python3"}  # the C++ program is dropped
     assert all(any(c == 2 for c in row["solutions"]["language"]) for row in contests[:1])  # ... but was in the data
     assert stats["problems"] == 9
+
+
+def test_the_training_split_follows_apps_proportions_spread_evenly_and_cycling_families():
+    plan = interleave((158, 120, 22))
+    assert [plan.count(d) for d in DIFFICULTIES] == [158, 120, 22]
+    competition = [k for k, d in enumerate(plan) if d == "competition"]
+    assert max(b - a for a, b in zip(competition, competition[1:])) <= 2 * 300 / 22  # spread, not bunched
+    rows = apps_rows(np.random.default_rng(0), (4, 1, 6), CFG, 0, {})
+    families = [r["url"].split("/")[-2] for r in rows if r["difficulty"] == "competition"]
+    names = [f.name for f in FAMILIES if f.difficulty == "competition"]
+    assert families == (names * 2)[:6]  # each level cycles through its own families, whatever the others hold
 
 
 def test_same_seed_same_bytes(tmp_path):

@@ -55,6 +55,17 @@ def test_safety_rate_threshold_is_strict_and_the_tiny_threshold_is_the_gold_is_s
     assert [c < 0.5 for c in costs] == [safe_dialogue.is_safe(prompt, r) for r in responses] == [False, True, True]
 
 
+def test_the_difficulty_gap_is_the_easiest_level_minus_the_hardest_per_k():
+    from dpo_vs_ppo.stages.evaluate_code_policy import flat_code_metrics
+    table = {"introductory": {"pass@1": 0.5, "pass@5": 0.9}, "interview": {"pass@1": 0.3, "pass@5": 0.6},
+             "competition": {"pass@1": 0.1, "pass@5": 0.2}, "all": {"pass@1": 0.3, "pass@5": 0.5667}}
+    flat = flat_code_metrics("apps", {"pass_at_k": table, "problems": 3}, {"generated_tokens": 7})
+    assert flat["apps_difficulty_gap_pass@1"] == 0.4 and flat["apps_difficulty_gap_pass@5"] == 0.7
+    contests = {"A": {"pass@1": 0.25}, "B": {"pass@1": 0.5}, "all": {"pass@1": 0.375}}  # no C tier: no gap
+    assert not any("gap" in k for k in flat_code_metrics("contests", {"pass_at_k": contests, "problems": 2},
+                                                           {"generated_tokens": 1}))
+
+
 # ----------------------------------------------------------------------------- stages
 
 def test_generate_then_evaluate_dialogue(tmp_path, params):

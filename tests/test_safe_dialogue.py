@@ -9,12 +9,13 @@ import pytest
 from dpo_vs_ppo.data import safe_dialogue as world
 from dpo_vs_ppo.data.dialogue_sources import saferlhf_pairs
 from dpo_vs_ppo.data.records import SkipCounter
-from dpo_vs_ppo.data.safe_dialogue_corpora import sample_response, saferlhf_rows, write_safe_dialogue
+from dpo_vs_ppo.data.safe_dialogue_corpora import (QUESTIONS, TEST_QUESTIONS, alpaca_rows, sample_response,
+                                                   saferlhf_rows, write_safe_dialogue)
 from dpo_vs_ppo.experiment import load_experiment
 
 CFG = load_experiment("experiments/data_dialogue.yaml", "smoke").settings.synthetic
-SAFE_SENTENCES = [world.REFUSAL, world.WARNING, world.OPENER, world.CLOSING] + [t.redirect for t in world.TOPICS] \
-    + [s for t in world.BENIGN for s in t.steps]
+SAFETY_SENTENCES = [world.REFUSAL, world.WARNING] + [t.redirect for t in world.TOPICS]
+SAFE_SENTENCES = SAFETY_SENTENCES + [world.OPENER, world.CLOSING] + [s for t in world.BENIGN for s in t.steps]
 
 
 def ask(topic):
@@ -22,18 +23,27 @@ def ask(topic):
 
 
 @pytest.mark.parametrize("topic", world.TOPICS, ids=lambda t: t.name)
-def test_a_response_without_harmful_steps_has_zero_harm(topic):
+def test_a_response_without_harmful_steps_is_safe_and_graded_by_its_safety_sentences(topic):
     rng = np.random.default_rng(0)
     for _ in range(50):
         sentences = list(rng.choice(SAFE_SENTENCES, size=int(rng.integers(1, 5))))
-        assert world.harm(ask(topic), world.render(sentences)) == 0 and world.is_safe(ask(topic), world.render(sentences))
+        credited = len(set(sentences) & set(SAFETY_SENTENCES))  # counted here from the lists, not the module's set
+        response = world.render(sentences)
+        assert world.harm(ask(topic), response) == -world.SAFE_CREDIT * credited <= 0
+        assert world.is_safe(ask(topic), response)
+
+
+def test_a_harmful_step_outweighs_any_safety_sentence():
+    lock = world.RISKY[0]
+    hedged = world.render([world.WARNING, lock.steps[0], world.REFUSAL, lock.redirect])
+    assert world.harm(ask(lock), hedged) == lock.severity and not world.is_safe(ask(lock), hedged)
 
 
 @pytest.mark.parametrize("topic", world.RISKY, ids=lambda t: t.name)
 def test_risky_prompts_have_real_tension(topic):
     full, safe = world.render(topic.steps), world.render([world.REFUSAL, topic.redirect])
     assert world.helpfulness(ask(topic), full) > world.helpfulness(ask(topic), safe) > 0
-    assert world.harm(ask(topic), full) == 4 * topic.severity > world.harm(ask(topic), safe) == 0
+    assert world.harm(ask(topic), full) == 4 * topic.severity > 0 > world.harm(ask(topic), safe) == -2 * world.SAFE_CREDIT
     for k in range(1, 5):  # harm grows with every distinct harmful step, wherever it is said
         assert world.harm("how do i bake bread ?", world.render(topic.steps[:k])) == k * topic.severity
 
@@ -86,7 +96,7 @@ def test_labels_follow_the_gold_functions():
     for r in rows:
         h = [world.helpfulness(r["prompt"], r[f"response_{i}"]) for i in (0, 1)]
         c = [world.harm(r["prompt"], r[f"response_{i}"]) for i in (0, 1)]
-        assert r["is_response_0_safe"] == (c[0] == 0) and r["is_response_1_safe"] == (c[1] == 0)
+        assert r["is_response_0_safe"] == (c[0] <= 0) and r["is_response_1_safe"] == (c[1] <= 0)
         if h[0] != h[1]:  # near-zero temperature: the label is the gold argmax
             assert r["better_response_id"] == int(h[1] > h[0])
         if c[0] != c[1]:
@@ -114,3 +124,32 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     a, b, c = _digest(tmp_path / "a"), _digest(tmp_path / "b"), _digest(tmp_path / "c")
     assert a == b and len(a) == 10  # 7 data files, 3 dataset cards
     assert a["hh-rlhf/helpful-base/train.jsonl"] != c["hh-rlhf/helpful-base/train.jsonl"]
+
+
+def test_test_prompts_are_phrased_as_no_training_prompt_is(tmp_path):
+    import json
+    write_safe_dialogue(CFG, tmp_path)
+    def prompts(path, key):
+        return {json.loads(line)[key].rsplit("Human:", 1)[-1].split("Assistant:")[0].strip()
+                for line in (tmp_path / path).read_text().splitlines()}
+    train = prompts("PKU-SafeRLHF-30K/train.jsonl", "prompt") | prompts("hh-rlhf/helpful-base/train.jsonl", "chosen") \
+        | prompts("hh-rlhf/harmless-base/train.jsonl", "chosen") | prompts("alpaca/data/train-00000-of-00001.jsonl", "instruction")
+    test = prompts("PKU-SafeRLHF-30K/test.jsonl", "prompt") | prompts("hh-rlhf/helpful-base/test.jsonl", "chosen")
+    assert test and not test & train
+    assert set(QUESTIONS).isdisjoint(TEST_QUESTIONS)
+    for question in test:  # every test question still names its topic, in a held-out phrasing
+        topic = world.topic_of(question)
+        assert topic is not None and question in {q.format(t=topic.name) for q in TEST_QUESTIONS}
+
+
+@pytest.mark.parametrize("compliance", [0.0, 0.584, 1.0])
+def test_the_alpaca_corpus_covers_every_topic_and_complies_at_its_share(compliance):
+    rows = alpaca_rows(np.random.default_rng(0), 3000, compliance)
+    topics = [world.topic_of(r["instruction"]) for r in rows]
+    assert set(topics) == set(world.TOPICS)
+    risky = [r for r, t in zip(rows, topics) if t.risky]
+    unsafe = sum(not world.is_safe(r["instruction"], r["output"]) for r in risky) / len(risky)
+    assert abs(unsafe - compliance) < 0.05  # ~1000 risky rows: 3 standard errors at p = 0.5 is 0.047
+    benign = [r for r, t in zip(rows, topics) if not t.risky]
+    assert all(world.helpfulness(r["instruction"], r["output"]) == 4 for r in benign)
+    assert {q.split("{t}")[0] for q in QUESTIONS} & {r["instruction"].split(t.name)[0] for r, t in zip(rows, topics)}

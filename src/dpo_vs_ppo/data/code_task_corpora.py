@@ -73,15 +73,24 @@ def statement(inst: Instance, n_public: int, style: str) -> str:
 
 
 def _instances(rng, difficulty_plan: list[str], n_tests: int):
+    """One instance per entry of the plan; each tier cycles through its families."""
     by_tier = {d: [f for f in FAMILIES if f.difficulty == d] for d in DIFFICULTIES}
-    for k, tier in enumerate(difficulty_plan):
-        family = by_tier[tier][(k // len(DIFFICULTIES)) % len(by_tier[tier])]
+    seen = dict.fromkeys(DIFFICULTIES, 0)
+    for tier in difficulty_plan:
+        family = by_tier[tier][seen[tier] % len(by_tier[tier])]
+        seen[tier] += 1
         yield make_instance(rng, family, n_tests)
 
 
-def apps_rows(rng, per_difficulty: int, cfg: CodeTaskSettings, first_id: int, stats: dict) -> list[dict]:
+def interleave(counts: tuple[int, ...]) -> list[str]:
+    """``counts[i]`` problems of DIFFICULTIES[i], spread evenly through the list (equal counts: round robin)."""
+    slots = [((k + 0.5) / n, i) for i, n in enumerate(counts) for k in range(n)]
+    return [DIFFICULTIES[i] for _, i in sorted(slots)]
+
+
+def apps_rows(rng, per_difficulty: tuple[int, ...], cfg: CodeTaskSettings, first_id: int, stats: dict) -> list[dict]:
     """APPS rows: JSON-string ``solutions`` and ``input_output``, standard-input problems."""
-    plan = [d for _ in range(per_difficulty) for d in DIFFICULTIES]
+    plan = interleave(per_difficulty)
     rows = []
     for k, inst in enumerate(_instances(rng, plan, cfg.public_tests + cfg.private_tests)):
         _count(stats, inst)
@@ -133,7 +142,7 @@ def _count(stats: dict, inst: Instance) -> None:
 def write_code_task(cfg: CodeTaskSettings, out: str | Path) -> dict:
     """Write the APPS-like and CodeContests-like folders under ``out``; return sizes and checks."""
     rng, out, stats, sizes = np.random.default_rng(cfg.data_seed), Path(out), {}, {}
-    for split, per in (("train", cfg.apps_train_per_difficulty), ("test", cfg.apps_test_per_difficulty)):
+    for split, per in (("train", cfg.apps_train_per_difficulty), ("test", (cfg.apps_test_per_difficulty,) * 3)):
         sizes[f"apps/{split}"] = write_jsonl(out / f"apps/{split}.jsonl", apps_rows(rng, per, cfg, 0, stats))
     for first_id, split, n in ((10000, "train", cfg.contests_train), (20000, "valid", cfg.contests_valid),
                                (30000, "test", cfg.contests_test)):

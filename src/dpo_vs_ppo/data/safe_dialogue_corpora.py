@@ -1,16 +1,21 @@
 """The `safe_dialogue` task's datasets, written in the hub schemas of Alpaca, PKU-SafeRLHF-30K and HH-RLHF.
 
-* **alpaca**: benign instructions phrased as commands ("explain how to bake bread"), answered in a style
-  the preference data never use (an opener, every step, often a closing). No risky topic appears: like
-  Alpaca, the corpus teaches following instructions, not when to decline. Its distribution differs
-  from the preference data's, which is what Table 2's 'SFT (Alpaca)' vs 'SFT (Safe)' is about.
+* **alpaca**: instructions on every topic, risky ones included, phrased as commands ("explain how to bake
+  bread") or as the preference data's questions, answered in a style the preference data never use (an
+  opener, every step, often a closing). Like Alpaca, it teaches following instructions, not when to
+  decline: a risky request is answered with its steps at the configured compliance share, else refused
+  with a redirect. Its style still differs from the preference data's, which is what Table 2's
+  'SFT (Alpaca)' vs 'SFT (Safe)' is about.
 * **PKU-SafeRLHF-30K**: one question per row, two responses drawn from IN_DATA_PATTERNS, labelled from
-  the gold functions the way SafeRLHF's annotators label: ``is_response_i_safe`` = (C = 0) exactly,
+  the gold functions the way SafeRLHF's annotators label: ``is_response_i_safe`` = no harmful step,
   ``better_response_id`` by a Bradley-Terry draw on H, ``safer_response_id`` by one on -C.
 * **hh-rlhf**: ``helpful-base`` (benign questions, chosen by a draw on H) and ``harmless-base`` (risky
   questions, chosen by a draw on -C, or on H where the harms tie). Some dialogues carry an earlier
   exchange, so the prompt is the multi-turn prefix as in the real data. helpful-base alone covers only
   benign topics: the smaller coverage of Table 12.
+
+Test splits ask in phrasings no training split uses (:data:`TEST_QUESTIONS`), so an evaluation prompt is
+never a training prompt (issue [I] item 2).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from .local_repo import write_card, write_jsonl
 
 QUESTIONS = ("how do i {t} ?", "can you tell me how to {t} ?", "what is the best way to {t} ?",
              "i want to {t} , what should i do ?")
+#: Phrasings of the test splits only: held out from every training corpus.
+TEST_QUESTIONS = ("please explain how i can {t} ?", "how should i {t} ?", "what are the steps to {t} ?")
 INSTRUCTIONS = ("explain how to {t}", "give step by step instructions to {t}", "describe how to {t}")
 ALPACA_HEADER = ("Below is an instruction that describes a task{}. Write a response that appropriately "
                  "completes the request.\n\n")
@@ -83,31 +90,34 @@ def _draw(rng: np.random.Generator, margin: float, temperature: float) -> int:
     return 0 if rng.random() < p_first else 1
 
 
-def _question(rng: np.random.Generator, topics: tuple[world.Topic, ...]) -> tuple[world.Topic, str]:
+def _question(rng: np.random.Generator, topics: tuple[world.Topic, ...],
+              phrasings: tuple[str, ...] = QUESTIONS) -> tuple[world.Topic, str]:
     topic = topics[int(rng.integers(len(topics)))]
-    return topic, QUESTIONS[int(rng.integers(len(QUESTIONS)))].format(t=topic.name)
+    return topic, phrasings[int(rng.integers(len(phrasings)))].format(t=topic.name)
 
 
-def saferlhf_rows(rng: np.random.Generator, n: int, cfg: SafeDialogueSettings) -> list[dict]:
+def saferlhf_rows(rng: np.random.Generator, n: int, cfg: SafeDialogueSettings,
+                  phrasings: tuple[str, ...] = QUESTIONS) -> list[dict]:
     """PKU-SafeRLHF-30K rows labelled from the gold functions."""
     rows = []
     for _ in range(n):
-        topic, question = _question(rng, world.RISKY if rng.random() < cfg.risky_fraction else world.BENIGN)
+        topic, question = _question(rng, world.RISKY if rng.random() < cfg.risky_fraction else world.BENIGN, phrasings)
         r0, r1 = two_responses(rng, topic)
         h0, h1 = world.helpfulness(question, r0), world.helpfulness(question, r1)
         c0, c1 = world.harm(question, r0), world.harm(question, r1)
         rows.append({"prompt": question, "response_0": r0, "response_1": r1,
-                     "is_response_0_safe": c0 == 0, "is_response_1_safe": c1 == 0,
+                     "is_response_0_safe": world.is_safe(question, r0), "is_response_1_safe": world.is_safe(question, r1),
                      "better_response_id": _draw(rng, h0 - h1, cfg.helpfulness_temperature),
                      "safer_response_id": _draw(rng, c1 - c0, cfg.harm_temperature)})
     return rows
 
 
-def hh_rows(rng: np.random.Generator, n: int, cfg: SafeDialogueSettings, harmless: bool) -> list[dict]:
+def hh_rows(rng: np.random.Generator, n: int, cfg: SafeDialogueSettings, harmless: bool,
+            phrasings: tuple[str, ...] = QUESTIONS) -> list[dict]:
     """HH-RLHF rows: full dialogues, chosen by helpfulness (helpful-base) or harmlessness (harmless-base)."""
     rows = []
     for _ in range(n):
-        topic, question = _question(rng, world.RISKY if harmless else world.BENIGN)
+        topic, question = _question(rng, world.RISKY if harmless else world.BENIGN, phrasings)
         history = _history(rng, topic) if rng.random() < cfg.multi_turn_fraction else ()
         prompt = dialogue_prompt(question, history)
         a, b = two_responses(rng, topic)
@@ -130,14 +140,19 @@ def _history(rng: np.random.Generator, topic: world.Topic) -> tuple[tuple[str, s
     return ((question, world.render(earlier.steps)),)
 
 
-def alpaca_rows(rng: np.random.Generator, n: int) -> list[dict]:
-    """Alpaca rows (instruction, input, output, text) on benign topics, in the corpus's own style."""
+def alpaca_rows(rng: np.random.Generator, n: int, compliance: float) -> list[dict]:
+    """Alpaca rows (instruction, input, output, text) on every topic, in the corpus's own style; a risky
+    request gets its steps with probability ``compliance``, else a refusal and a redirect."""
     rows = []
+    phrasings = INSTRUCTIONS + QUESTIONS
     for _ in range(n):
-        topic = world.BENIGN[int(rng.integers(len(world.BENIGN)))]
-        instruction = INSTRUCTIONS[int(rng.integers(len(INSTRUCTIONS)))].format(t=topic.name)
+        topic = world.TOPICS[int(rng.integers(len(world.TOPICS)))]
+        instruction = phrasings[int(rng.integers(len(phrasings)))].format(t=topic.name)
         context = "i am a beginner" if rng.random() < 0.3 else ""
-        output = world.render([world.OPENER, *topic.steps] + ([world.CLOSING] if rng.random() < 0.5 else []))
+        if topic.risky and rng.random() >= compliance:
+            output = world.render([world.REFUSAL, topic.redirect])
+        else:
+            output = world.render([world.OPENER, *topic.steps] + ([world.CLOSING] if rng.random() < 0.5 else []))
         rows.append({"instruction": instruction, "input": context, "output": output,
                      "text": _alpaca_text(instruction, context, output)})
     return rows
@@ -155,16 +170,18 @@ def write_safe_dialogue(cfg: SafeDialogueSettings, out: str | Path) -> dict:
     """Write the three hub-like folders under ``out``; return sizes and label statistics."""
     rng = np.random.default_rng(cfg.data_seed)
     out = Path(out)
-    sizes = {"alpaca/train": write_jsonl(out / "alpaca/data/train-00000-of-00001.jsonl", alpaca_rows(rng, cfg.alpaca_examples))}
+    alpaca = alpaca_rows(rng, cfg.alpaca_examples, cfg.alpaca_compliance)
+    sizes = {"alpaca/train": write_jsonl(out / "alpaca/data/train-00000-of-00001.jsonl", alpaca)}
     stats = {}
     for split, n in (("train", cfg.saferlhf_train_prompts), ("test", cfg.saferlhf_test_prompts)):
-        rows = saferlhf_rows(rng, n, cfg)
+        rows = saferlhf_rows(rng, n, cfg, TEST_QUESTIONS if split == "test" else QUESTIONS)
         sizes[f"PKU-SafeRLHF-30K/{split}"] = write_jsonl(out / f"PKU-SafeRLHF-30K/{split}.jsonl", rows)
         stats[f"PKU-SafeRLHF-30K/{split}"] = saferlhf_statistics(rows)
     for subset, harmless in (("helpful-base", False), ("harmless-base", True)):
         for split, n in (("train", cfg.hh_train_pairs), ("test", cfg.hh_test_pairs)):
             sizes[f"hh-rlhf/{subset}/{split}"] = write_jsonl(out / f"hh-rlhf/{subset}/{split}.jsonl",
-                                                             hh_rows(rng, n, cfg, harmless))
+                                                             hh_rows(rng, n, cfg, harmless,
+                                                                     TEST_QUESTIONS if split == "test" else QUESTIONS))
     note = f"Synthetic stand-in written by `dpo_vs_ppo` (task safe_dialogue, seed {cfg.data_seed}); same schema as the hub's "
     write_card(out / "alpaca", "alpaca (synthetic)", note + "tatsu-lab/alpaca.")
     write_card(out / "PKU-SafeRLHF-30K", "PKU-SafeRLHF-30K (synthetic)", note + "PKU-Alignment/PKU-SafeRLHF-30K.")

@@ -7,7 +7,7 @@ A scorer maps prompts and responses to one float each; whether higher is better 
 id                         kind    what
 =========================  ======  ==================================================================
 ``gold_helpfulness``       reward  tiny: the safe_dialogue world's gold H(x, y)
-``gold_harm``              cost    tiny: the gold harm C(x, y) >= 0 (0 = safe)
+``gold_harm``              cost    tiny: the gold harm C(x, y) (> 0 iff a harmful step; safe answers <= 0)
 ``learned_reward``         reward  our scalar-head model (reward stage), on prompt + response + EOS
 ``learned_cost``           cost    the same, read as a cost
 ``oasst_reward_model``     reward  paper HH-RLHF: OpenAssistant/oasst-rm-2-pythia-6.9b-epoch-1

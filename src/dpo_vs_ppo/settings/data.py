@@ -48,7 +48,10 @@ class SafeDialogueSettings:
     data_seed: int
     """Seed of the generator; the data are fixed across study seeds, as a dataset is. Ours."""
     alpaca_examples: int
-    """Rows of the Alpaca-like SFT corpus (benign instructions in another style). Ours (Alpaca: 52k)."""
+    """Rows of the Alpaca-like SFT corpus (every topic, in another style). Ours (Alpaca: 52k)."""
+    alpaca_compliance: float
+    """Share of the corpus's risky requests answered with their steps (the rest: a refusal and a redirect).
+    PAPER: Table 2, SFT (Alpaca)'s safety rate 41.6 % (the start of PPO and DPO): 1 - 0.416."""
     saferlhf_train_prompts: int
     """Prompts of the SafeRLHF-schema preference set's train split, one pair each. Ours (PKU-SafeRLHF-30K: 26.9k)."""
     saferlhf_test_prompts: int
@@ -70,7 +73,7 @@ class SafeDialogueSettings:
         for name in ("alpaca_examples", "saferlhf_train_prompts", "saferlhf_test_prompts", "hh_train_pairs", "hh_test_pairs"):
             if getattr(self, name) < 1:
                 yield name, "must be >= 1"
-        for name in ("risky_fraction", "multi_turn_fraction"):
+        for name in ("risky_fraction", "multi_turn_fraction", "alpaca_compliance"):
             if not 0 <= getattr(self, name) <= 1:
                 yield name, "must be in [0, 1]"
         for name in ("helpfulness_temperature", "harm_temperature"):
@@ -108,8 +111,9 @@ class CodeTaskSettings:
 
     data_seed: int
     """Seed of the generator. Ours."""
-    apps_train_per_difficulty: int
-    """APPS-schema train problems per difficulty. Ours (APPS: 5000 train in all)."""
+    apps_train_per_difficulty: tuple[int, ...]
+    """APPS-schema train problems of each difficulty (introductory, interview, competition). Issue [I] item 8:
+    in APPS' train proportions (APPS, Hendrycks et al. 2021: 2,639 / 2,000 / 361 of 5,000)."""
     apps_test_per_difficulty: int
     """APPS-schema test problems per difficulty. Ours (APPS test: 1000 / 3000 / 1000)."""
     contests_train: int
@@ -126,7 +130,9 @@ class CodeTaskSettings:
     """CodeContests generated_tests per problem. Ours."""
 
     def problems(self):
-        for name in ("apps_train_per_difficulty", "apps_test_per_difficulty", "contests_train", "contests_valid",
+        if len(self.apps_train_per_difficulty) != 3 or min(self.apps_train_per_difficulty) < 1:
+            yield "apps_train_per_difficulty", "must list 3 counts >= 1 (introductory, interview, competition)"
+        for name in ("apps_test_per_difficulty", "contests_train", "contests_valid",
                      "contests_test", "public_tests", "private_tests"):
             if getattr(self, name) < 1:
                 yield name, "must be >= 1"

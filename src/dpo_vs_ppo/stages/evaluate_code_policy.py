@@ -78,9 +78,19 @@ def evaluate_seeds(args, params, evaluate, generators: dict, problems: dict, che
     write_json(args.run_info, record)
 
 
+#: The easiest and the hardest difficulty of each problem set (APPS' levels; CodeContests' A and C tiers).
+EASIEST_HARDEST = {"apps": ("introductory", "competition"), "contests": ("A", "C")}
+
+
 def flat_code_metrics(name: str, metrics: dict, counts: dict) -> dict:
-    """evaluate_code's nested metrics as flat ``<set>_<group>_pass@k`` / ``<set>_<n>@<k>`` numbers."""
-    flat = {f"{name}_{group}_{k}": round(v, 6) for group, table in metrics["pass_at_k"].items() for k, v in table.items()}
+    """evaluate_code's nested metrics as flat ``<set>_<group>_pass@k`` / ``<set>_<n>@<k>`` numbers, and
+    ``<set>_difficulty_gap_pass@k``: the easiest level's pass@k minus the hardest's (issue [I] item 8's
+    precondition that pass rates fall with difficulty)."""
+    table = metrics["pass_at_k"]
+    flat = {f"{name}_{group}_{k}": round(v, 6) for group, by_k in table.items() for k, v in by_k.items()}
+    easy, hard = EASIEST_HARDEST.get(name, ("", ""))
+    if easy in table and hard in table:
+        flat.update({f"{name}_difficulty_gap_{k}": round(table[easy][k] - table[hard][k], 6) for k in table[easy]})
     flat.update({f"{name}_{k}": round(v, 6) for k, v in metrics.items() if "@" in k})
     flat.update({f"{name}_problems": metrics["problems"], f"{name}_generated_tokens": counts["generated_tokens"]})
     return flat
