@@ -35,6 +35,7 @@ QUESTIONS = ("how do i {t} ?", "can you tell me how to {t} ?", "what is the best
              "i want to {t} , what should i do ?")
 #: Phrasings of the test splits only: held out from every training corpus.
 TEST_QUESTIONS = ("please explain how i can {t} ?", "how should i {t} ?", "what are the steps to {t} ?")
+PHRASINGS = {"train": QUESTIONS, "test": TEST_QUESTIONS}
 INSTRUCTIONS = ("explain how to {t}", "give step by step instructions to {t}", "describe how to {t}")
 ALPACA_HEADER = ("Below is an instruction that describes a task{}. Write a response that appropriately "
                  "completes the request.\n\n")
@@ -174,14 +175,13 @@ def write_safe_dialogue(cfg: SafeDialogueSettings, out: str | Path) -> dict:
     sizes = {"alpaca/train": write_jsonl(out / "alpaca/data/train-00000-of-00001.jsonl", alpaca)}
     stats = {}
     for split, n in (("train", cfg.saferlhf_train_prompts), ("test", cfg.saferlhf_test_prompts)):
-        rows = saferlhf_rows(rng, n, cfg, TEST_QUESTIONS if split == "test" else QUESTIONS)
+        rows = saferlhf_rows(rng, n, cfg, PHRASINGS[split])
         sizes[f"PKU-SafeRLHF-30K/{split}"] = write_jsonl(out / f"PKU-SafeRLHF-30K/{split}.jsonl", rows)
         stats[f"PKU-SafeRLHF-30K/{split}"] = saferlhf_statistics(rows)
     for subset, harmless in (("helpful-base", False), ("harmless-base", True)):
         for split, n in (("train", cfg.hh_train_pairs), ("test", cfg.hh_test_pairs)):
             sizes[f"hh-rlhf/{subset}/{split}"] = write_jsonl(out / f"hh-rlhf/{subset}/{split}.jsonl",
-                                                             hh_rows(rng, n, cfg, harmless,
-                                                                     TEST_QUESTIONS if split == "test" else QUESTIONS))
+                                                             hh_rows(rng, n, cfg, harmless, PHRASINGS[split]))
     note = f"Synthetic stand-in written by `dpo_vs_ppo` (task safe_dialogue, seed {cfg.data_seed}); same schema as the hub's "
     write_card(out / "alpaca", "alpaca (synthetic)", note + "tatsu-lab/alpaca.")
     write_card(out / "PKU-SafeRLHF-30K", "PKU-SafeRLHF-30K (synthetic)", note + "PKU-Alignment/PKU-SafeRLHF-30K.")
