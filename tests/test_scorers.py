@@ -28,7 +28,9 @@ def test_gold_scorers_are_the_gold_functions():
     help_, harm = make_scorer("gold_helpfulness"), make_scorer("gold_harm")
     assert help_.kind == "reward" and harm.kind == "cost"
     assert help_(prompts, responses) == [safe_dialogue.helpfulness(p, r) for p, r in zip(prompts, responses)] == [2.0, -1.0]
-    assert harm(prompts, responses) == [2.0, 0.0]
+    # A refusal with no harmful step earns the safe-side credit (SAFE_CREDIT per distinct safe act).
+    assert harm(prompts, responses) == [safe_dialogue.harm(p, r) for p, r in zip(prompts, responses)]
+    assert harm(prompts, responses) == [2.0, -safe_dialogue.SAFE_CREDIT]
 
 
 def test_unknown_scorer_and_misaligned_inputs_are_clear_errors():
