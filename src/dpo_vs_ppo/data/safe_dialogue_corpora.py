@@ -159,6 +159,22 @@ def alpaca_rows(rng: np.random.Generator, n: int, compliance: float) -> list[dic
     return rows
 
 
+def pretraining_documents(rng: np.random.Generator, per_question: int) -> list[tuple[str, str]]:
+    """The base model's web-like corpus: (question, answer) documents, ``per_question`` for every topic asked
+    in every phrasing the world has (instructions, training and test questions), outside the chat format.
+    Each answer gives the topic's first 2-4 steps, risky topics too (the web holds how-tos; Llama-2 read
+    them), and a redirect to its professional with probability 0.3. Issue [I] item 2."""
+    docs = []
+    for topic in world.TOPICS:
+        for phrasing in INSTRUCTIONS + QUESTIONS + TEST_QUESTIONS:
+            for _ in range(per_question):
+                sentences = list(topic.steps[:int(rng.integers(2, 5))])
+                sentences += [topic.redirect] if rng.random() < 0.3 else []
+                docs.append((f"\n\nquestion : {phrasing.format(t=topic.name)}", f" answer : {world.render(sentences)}"))
+    order = rng.permutation(len(docs))
+    return [docs[i] for i in order]
+
+
 def _alpaca_text(instruction: str, context: str, output: str) -> str:
     """Alpaca's `text` column: its training template around the row."""
     if context:

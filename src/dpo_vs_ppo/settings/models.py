@@ -35,6 +35,28 @@ class LlamaSize:
 
 
 @dataclass(frozen=True)
+class Pretraining:
+    """Causal-LM pretraining of a built policy on its world's web-like corpus: the tiny analog of the base
+    model having read the language before any fine-tuning (Llama-2 at paper scale). Issue [I] item 2."""
+
+    documents_per_question: int
+    """Documents per (topic, phrasing) of the world's pretraining corpus; 0: no pretraining (hub models,
+    and worlds with no corpus). Ours."""
+    epochs: float
+    """Passes over the corpus. Ours."""
+    learning_rate: float
+    """Peak AdamW learning rate, linear decay. Ours (as the tiny SFT's)."""
+    batch_size: int
+    """Documents per optimizer step. Ours."""
+
+    def problems(self):
+        if self.documents_per_question < 0:
+            yield "documents_per_question", "must be >= 0 (0: no pretraining)"
+        if self.documents_per_question and (self.epochs <= 0 or self.learning_rate <= 0 or self.batch_size < 1):
+            yield "epochs", "pretraining needs epochs > 0, learning_rate > 0 and batch_size >= 1"
+
+
+@dataclass(frozen=True)
 class ModelFamily:
     """The models of one task family: a policy and a scalar-head model (reward, cost and value init)."""
 
@@ -52,10 +74,15 @@ class ModelFamily:
     """Architecture sizes (build only)."""
     init_seed: int
     """Seed of the weight initialisation (build only). Ours."""
+    pretraining: Pretraining
+    """Pretraining of the built policy before any stage reads it (build only); the reward/value models then
+    start from its weights, as the paper's start from Llama-2's. Ours; the corpus is the world's."""
 
     def problems(self):
         if self.origin == "hub" and ("/" not in self.policy_id or "/" not in self.reward_id):
             yield "policy_id", "origin 'hub' needs 'owner/name' ids for policy_id and reward_id"
+        if self.origin == "hub" and self.pretraining.documents_per_question:
+            yield "pretraining.documents_per_question", "hub models come pretrained: must be 0 with origin 'hub'"
         if not 300 <= self.vocab_size <= 65536:  # 256 byte tokens and 4 special tokens come first
             yield "vocab_size", f"must be in 300..65536, got {self.vocab_size}"
 

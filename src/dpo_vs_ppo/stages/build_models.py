@@ -1,7 +1,9 @@
 """Stage build_models: the tokenizer and the initial policy and reward/value models of one task family.
 
-Origin 'build' (tiny, smoke) trains a byte-level BPE tokenizer on the family's prepared records and
-initialises Llama-architecture models from the configured sizes, saved with ``save_pretrained``.
+Origin 'build' (tiny, smoke) trains a byte-level BPE tokenizer on the family's prepared records (and its
+pretraining corpus), initialises Llama-architecture models from the configured sizes, then, where the
+family's ``pretraining`` is on, pretrains the policy on its world's corpus and rebuilds the reward/value
+model from it (training/pretraining.py), all saved with ``save_pretrained``.
 Origin 'hub' (paper) builds nothing and records the hub ids. Either way the stage writes
 ``model_refs.json``, the folder-or-id that later stages pass to ``from_pretrained``.
 """
@@ -15,6 +17,7 @@ from ..data.formats import code_prompt
 from ..data.records import CodeProblem, PreferencePair, SFTExample, read_records
 from ..models import build_family, load_policy, load_scalar_model, load_tokenizer, parameter_count
 from ..records import provenance, write_json
+from ..training import pretraining
 from ._cli import add_record_arguments, load, main_with_config_errors, parser
 
 
@@ -30,13 +33,16 @@ def main(argv: list[str] | None = None) -> None:
     family = getattr(exp.settings, args.family)
 
     start = time.perf_counter()
-    texts = corpus(Path(args.records)) if family.origin == "build" else []
+    documents = pretraining.corpus(args.family, family)
+    texts = corpus(Path(args.records)) + [d.prompt + d.completion for d in documents] if family.origin == "build" else []
     if family.origin == "build":
         refs = build_family(family, texts, args.out)
     else:
         refs = {"tokenizer": family.policy_id, "policy": family.policy_id, "reward": family.reward_id}
-    write_json(Path(args.out) / "model_refs.json", refs)
     metrics = {"origin": family.origin, "corpus_texts": len(texts)}
+    if documents:
+        metrics["pretraining"] = pretraining.pretrain(family, refs, documents)
+    write_json(Path(args.out) / "model_refs.json", refs)
     if family.origin == "build":  # at paper scale, loading 7B-34B weights only to count them is not worth it
         tokenizer = load_tokenizer(refs["tokenizer"])
         lengths = sorted(len(ids) for ids in tokenizer(texts)["input_ids"])
