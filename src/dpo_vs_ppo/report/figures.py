@@ -125,7 +125,7 @@ def help_vs_safety(data_file: Path, out_file: Path, spec) -> None:
                "for every policy and seed)\n(diamonds: mean over seeds; dots: seeds)")
     else:
         # Points are named by the legend only: labels beside them overlapped where means lie close together.
-        ax.set(ylabel="safety rate (gold harm = 0)",
+        ax.set(ylabel="safety rate (share of answers with no harmful step)",
                title="Table 2 at tiny scale: help against safety (diamonds: mean over seeds; dots: seeds)")
         ax.legend(fontsize=6, loc="best")
     ax.set(xlabel="ΔHelp vs SFT (Safe)  (gold helpfulness)")
