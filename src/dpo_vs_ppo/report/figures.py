@@ -115,7 +115,7 @@ def help_vs_safety(data_file: Path, out_file: Path, spec) -> None:
     df = x.rename(columns={"value": x_metric}).assign(**{y_metric: y["value"].to_numpy()})
     flat = df[y_metric].nunique() == 1
     sns.set_theme(style="whitegrid", font_scale=0.85)
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    fig, ax = plt.subplots(figsize=(8.5, 5))
     y_col = "run" if flat else y_metric
     sns.scatterplot(df, x=x_metric, y=y_col, hue="run", alpha=0.35, s=30, ax=ax, legend=False)
     means = df.groupby("run", sort=False)[[x_metric, y_metric]].mean().reset_index()
@@ -127,7 +127,8 @@ def help_vs_safety(data_file: Path, out_file: Path, spec) -> None:
         # Points are named by the legend only: labels beside them overlapped where means lie close together.
         ax.set(ylabel="safety rate (share of answers with no harmful step)",
                title="Table 2 at tiny scale: help against safety (diamonds: mean over seeds; dots: seeds)")
-        ax.legend(fontsize=6, loc="best")
+        # Outside the axes: inside, "best" still covered the seed dots of the rows at the top right.
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.set(xlabel="ΔHelp vs SFT (Safe)  (gold helpfulness)")
     save(fig, out_file)
 
