@@ -63,6 +63,16 @@ def test_each_class():
     assert got["exact"][0] == "analytic"
 
 
+def test_a_contrast_between_rows_at_one_value_in_every_seed_is_untestable():
+    metrics = {"rows": {"a": {"safety_rate": seeded(1.0, 1.0, 1.0)}, "b": {"safety_rate": seeded(1.0, 1.0, 1.0)},
+                        "c": {"safety_rate": seeded(0.8, 0.9, 0.85)}},
+               "contrasts": {"ceiling": {**seeded(0.0, 0.0, 0.0), "metric": "safety_rate", "a": "a", "b": "b"},
+                             "moves": {**seeded(0.2, 0.1, 0.15), "metric": "safety_rate", "a": "a", "b": "c"}}}
+    got = classes(experiment([claim("ceiling", "contrasts.ceiling"), claim("moves", "contrasts.moves")]), metrics)
+    assert got["ceiling"] == ("untestable", INCONCLUSIVE)  # 0 ± 0 at the ceiling: no evidence either way
+    assert got["moves"] == ("decided", REPRODUCED)  # the table's metric varies, and so do these two rows
+
+
 def test_shared_evidence_is_counted_once_across_results():
     seen = {}
     classes(experiment([claim("help", "contrasts.help")], id="table2"), seen=seen)

@@ -8,8 +8,9 @@ Every claim gets a verdict by its rule (verdicts.py); its class says whether tha
 * shared: the same per-seed numbers (not all equal), rule and target as a claim before it; counted once,
   there;
 * out of regime: a precondition it requires failed: the tiny analog does not start where the paper does;
-* untestable: the metric it rests on has one value in every row and seed of its table, so no method could
-  differ (e.g. a safety rate of 1.0 everywhere);
+* untestable: the metric it rests on has one value in every row and seed of its table, or in every seed of
+  the two rows its contrast compares, so the claim's effect cannot show (e.g. a safety rate already 1.0
+  before and after a filter: an interval of 0 ± 0 is a ceiling, not evidence);
 * exploratory: fewer seeds than the file asks for, so one sign or a wide interval decides it.
 
 Beside each, the seeds a power calculation asks for: from this run's spread (the pilot) and effect, the n at
@@ -61,6 +62,17 @@ def constant_in_every_row(metrics: dict, metric: str) -> bool:
     return len(values) > 1 and len(set(values)) == 1
 
 
+def constant_in_compared_rows(metrics: dict, path: str) -> float | None:
+    """The one value a contrast's metric takes in every seed of both rows it compares (None otherwise)."""
+    parts = path.split(".")
+    record = lookup(metrics, ".".join(parts[:2])) if parts[0] == "contrasts" and len(parts) >= 2 else None
+    if not isinstance(record, dict) or not {"a", "b", "metric"} <= set(record):
+        return None
+    rows = metrics.get("rows") or {}
+    values = [v for name in (record["a"], record["b"]) for v in per_seed((rows.get(name) or {}).get(record["metric"], {}))]
+    return values[0] if len(values) > 1 and len(set(values)) == 1 else None
+
+
 def seeds_needed(claim: ClaimSpec, values: list[float], level: float) -> str:
     """n for POWER at the observed effect and spread; '' with one seed, no spread, or no effect. For a
     "no change" claim the effect is the room between the observed change and the margin ('' when the
@@ -104,6 +116,8 @@ def classify(exp: Experiment, metrics: dict, verdicts: list[Verdict], conditions
             kind, why = OUT_OF_REGIME, f"precondition {', '.join(sorted(needs))} not met"
         elif metric and constant_in_every_row(metrics, metric):
             kind, why = UNTESTABLE, f"{metric} has one value in every row and seed"
+        elif (bound := constant_in_compared_rows(metrics, claim.metric)) is not None:
+            kind, why = UNTESTABLE, f"{metric} is {bound:g} in every seed of both rows compared"
         elif len(values) < exp.report.min_seeds:
             kind, why = EXPLORATORY, f"{len(values)} seed(s); the file asks for {exp.report.min_seeds}"
         else:

@@ -56,7 +56,7 @@ CLASS_MEANING = {
     "analytic": "identities computed exactly (Table 1)",
     "shared": "the same numbers as an earlier claim, counted there",
     "out of regime": "a precondition failed: the tiny analog does not start where the paper does",
-    "untestable": "the metric has one value in every row and seed",
+    "untestable": "the metric has one value in every row and seed (or in both rows a contrast compares)",
     "exploratory": "fewer seeds than the file asks for",
 }
 
