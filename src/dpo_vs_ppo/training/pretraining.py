@@ -19,15 +19,15 @@ from ..data.records import SFTExample
 from ..settings.models import ModelFamily
 from ..settings.training import Optimisation, SFTSettings
 
-#: The world's corpus generator per task family; a family absent here cannot be pretrained.
-CORPORA = {"dialogue": "safe_dialogue"}
+#: The task families whose world has a pretraining corpus (``safe_dialogue_corpora.pretraining_documents``).
+PRETRAINABLE = ("dialogue",)
 
 
 def corpus(family_name: str, family: ModelFamily) -> list[SFTExample]:
     """The family's pretraining documents (empty when its pretraining is off)."""
     if not family.pretraining.documents_per_question:
         return []
-    if family_name not in CORPORA:
+    if family_name not in PRETRAINABLE:
         raise ValueError(f"models: the {family_name} family has no pretraining corpus; "
                          f"set pretraining.documents_per_question: 0")
     from ..data.safe_dialogue_corpora import pretraining_documents
