@@ -123,6 +123,19 @@ def test_code_contests_python_only_tests_apart_and_valid_split(tmp_path):
     assert first.incorrect_solutions[0].code == "print(int(input()))"
 
 
+def test_two_local_copies_with_the_same_card_each_give_their_own_rows(tmp_path):
+    """`datasets` keys its cache of a folder whose card declares its splits by the card, not the files: a second
+    clone's (or the smoke profile's) copy was read back as the first's rows, changing the study's code records."""
+    cc = source("deepmind/code_contests", "code_contests")
+    for clone, rows in (("one", 3), ("two", 5)):
+        repo = tmp_path / clone / "code_contests"
+        for split in ("train", "valid", "test"):
+            write_rows(repo / f"data/{split}-00000-of-00001.jsonl", [contests_row(f"{clone}_{i}") for i in range(rows)])
+        write_card(repo, "code_contests", "", splits={s: f"data/{s}-*" for s in ("train", "valid", "test")})
+        got = load_split(cc, "train", tmp_path / clone)
+        assert [r["name"] for r in got] == [f"{clone}_{i}" for i in range(rows)]
+
+
 def test_hub_origin_passes_id_revision_and_data_dir(monkeypatch):
     calls = []
     monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: calls.append((a, k)) or "rows")

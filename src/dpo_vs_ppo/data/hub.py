@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -69,9 +70,16 @@ def _load_split(source: HubSource, split: str, local_root: str | Path | None) ->
     if not folder.is_dir():
         hint = "run the synthesize stage" if "synthetic" in str(local_root) else "run fetch_hub, or `dvc pull` data.dvc"
         raise FileNotFoundError(f"{source.id}: no local copy at {folder} ({hint})")
-    if source.split_files:
-        return datasets.load_dataset("json", data_files={split: str(folder / _file_in_repo(source, split))}, split=split)
-    return datasets.load_dataset(str(folder), data_dir=source.data_dir or None, split=split)
+    # A cache of its own, dropped after the read: `datasets` keys the cache of a folder whose card declares its
+    # splits by the card's file patterns, not by the files, so a machine-wide cache handed one clone (or the
+    # smoke profile's copy) another's rows (tests/test_hub_loaders.py). Local copies are small; the hub's keep
+    # the shared cache, keyed by the pinned revision.
+    with tempfile.TemporaryDirectory(prefix="dpo-vs-ppo-datasets-") as cache:
+        if source.split_files:
+            return datasets.load_dataset("json", data_files={split: str(folder / _file_in_repo(source, split))},
+                                         split=split, cache_dir=cache, keep_in_memory=True)
+        return datasets.load_dataset(str(folder), data_dir=source.data_dir or None, split=split, cache_dir=cache,
+                                     keep_in_memory=True)
 
 
 def _file_in_repo(source: HubSource, split: str) -> str:
