@@ -88,6 +88,13 @@ def test_independent_stages_run_together_and_dvc_lock_is_complete(toy):
     assert repro(toy).stdout.strip() == "repro: every stage is up to date"
 
 
+def test_dvc_lock_text_is_what_plain_dvc_repro_writes(toy):
+    repro(toy)  # its lock entries are spliced in by dvc_lock.py
+    ours = (toy / "dvc.lock").read_text()
+    sh(["dvc", "repro", "--force"], toy)  # DVC rewrites the whole file after each stage
+    assert (toy / "dvc.lock").read_text() == ours and "cmd: python -c" in ours
+
+
 def test_a_change_plans_exactly_its_stage_and_what_depends_on_it(toy):
     repro(toy)
     (toy / "c.txt").write_text("2\n")
