@@ -34,3 +34,14 @@ def write_yaml(tmp_path):
         path.write_text(text)
         return path
     return write
+
+
+#: Test files that run a whole pipeline or a distributed job: collected first, so that under two workers
+#: (pyproject.toml, `-n 2 --dist loadfile`) they start at once instead of being the last thing left running.
+SLOW_FIRST = ("test_pipeline_e2e.py", "test_paper_path.py", "test_distributed.py", "test_repro.py",
+              "test_ppo_resume.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))  # stable: file order kept otherwise
