@@ -10,6 +10,7 @@ closed forms for 1 and 2 degrees of freedom and a printed t table.
 
 from __future__ import annotations
 
+import functools
 import math
 
 
@@ -48,6 +49,7 @@ def t_cdf(t: float, df: float) -> float:
     return 1.0 - tail if t >= 0 else tail
 
 
+@functools.lru_cache(maxsize=None)  # the report asks for a few (p, df) pairs over a thousand times (its bands)
 def t_quantile(p: float, df: float) -> float:
     """The t with P(T <= t) = p, to about 1e-12."""
     if not 0.0 < p < 1.0 or df <= 0:
