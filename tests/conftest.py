@@ -16,6 +16,12 @@ os.environ.update({
     "HF_HOME": tempfile.mkdtemp(prefix="dpo-vs-ppo-hf-home-"),
 })
 
+# Under two pytest-xdist workers (pyproject.toml), two torch processes share the 2 cores: OpenMP threads that
+# spin while they wait take each other's cores (a ZeRO-3 test ran 11 s alone and 96 s beside another worker).
+# Waiting threads sleep instead, as repro.py does for concurrent stages; numbers do not depend on it.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv running the tests: its dvc and python run the stages
 

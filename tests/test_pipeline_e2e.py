@@ -294,7 +294,9 @@ def test_a_ppo_stage_killed_under_dvc_repro_resumes_on_the_next_dvc_repro(smoke_
     path = smoke_copy / "experiments/ppo_dialogue.yaml"
     text = path.read_text()
     assert "    prompt_epochs: 1.0\n" in text  # the smoke overlay; more updates leave time to kill it mid-run
-    path.write_text(text.replace("    prompt_epochs: 1.0\n", "    prompt_epochs: 40.0\n", 1))
+    # ≈ 17 updates: the kill lands at the first save (update 2), and the resumed run has ≈ 15 left to do
+    # (40 epochs, 113 updates, made this the test suite's longest test at 160 s).
+    path.write_text(text.replace("    prompt_epochs: 1.0\n", "    prompt_epochs: 6.0\n", 1))
     saved = smoke_copy / ".resume/saferlhf-ppo_dialogue-s0/latest/fingerprint.txt"
     stage = "saferlhf/ppo_dialogue@0"
     run(["dvc", "repro", "validate"], smoke_copy)  # --single-item sees the new settings once validate wrote them
