@@ -20,7 +20,10 @@ os.environ.update({
 # spin while they wait take each other's cores (a ZeRO-3 test ran 11 s alone and 96 s beside another worker).
 # Waiting threads sleep instead, as repro.py does for concurrent stages; numbers do not depend on it.
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from dpo_vs_ppo.repro import CONCURRENT_ENV  # no torch import: the setting must precede it
+
+    for name, value in CONCURRENT_ENV.items():
+        os.environ.setdefault(name, value)
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv running the tests: its dvc and python run the stages
