@@ -127,3 +127,51 @@ def test_sample_responses_takes_the_fast_path_only_where_generate_would_sample_p
     policy.generation_config.repetition_penalty = 1.3
     sampling.sample_responses(policy, tokenizer, PROMPTS[:3], **args)
     assert calls == [1]
+
+
+def masked_probs(rows: int, vocab: int, top_k: int, seed: int) -> torch.Tensor:
+    """Softmax of top-k-masked logits, as _sample makes them (zeros outside the top k)."""
+    logits = torch.randn(rows, vocab, generator=torch.Generator().manual_seed(seed)) * 3
+    kth = torch.topk(logits, min(top_k, vocab))[0][..., -1, None]
+    return torch.softmax(logits.masked_fill(logits < kth, -float("inf")), dim=-1)
+
+
+@pytest.mark.parametrize("rows,vocab,top_k", [(32, 1024, 200), (64, 512, 200), (3, 7, 7), (1, 10, 4)])
+def test_the_fast_draw_is_torch_multinomial_and_leaves_the_generator_where_it_does(rows, vocab, top_k):
+    for seed in range(25):
+        probs = masked_probs(rows, vocab, top_k, seed)
+        torch.manual_seed(seed)
+        expected = torch.multinomial(probs, num_samples=1), torch.rand(3)
+        torch.manual_seed(seed)
+        assert all(torch.equal(a, b) for a, b in zip(expected, (decoding.multinomial_one(probs), torch.rand(3))))
+
+
+def test_draws_recomputed_with_the_c_librarys_log1p_are_torchs(monkeypatch):
+    # Near a float32 rounding edge a draw is recomputed with math.log1p. Such draws are about one in 10^6, and
+    # torch's vectorised log1p rounds them right anyway in every sample tried, so a margin of 1 sends *every*
+    # entry down that path: each must still be the draw torch.exponential_ makes.
+    monkeypatch.setattr(decoding, "_MARGIN", 1.0)
+    torch.manual_seed(3)
+    expected = torch.empty(16, 64).exponential_()
+    torch.manual_seed(3)
+    assert torch.equal(decoding.exponential_draws((16, 64)), expected)
+
+
+def test_exponential_draws_are_torchs_over_two_million_entries():
+    torch.manual_seed(11)
+    expected = torch.empty(2048, 1024).exponential_()
+    torch.manual_seed(11)
+    assert torch.equal(decoding.exponential_draws((2048, 1024)), expected)
+
+
+def test_kthvalue_threshold_is_topks_last_value():
+    logits = torch.randn(40, 1024) * 3
+    logits[0, :300] = 1.5  # ties across the threshold
+    assert torch.equal(torch.kthvalue(logits, 1024 - 200 + 1, dim=-1, keepdim=True).values,
+                       torch.topk(logits, 200)[0][..., -1, None])
+
+
+def test_this_torch_build_takes_the_fast_draw():
+    # If a torch upgrade changes multinomial's algorithm, sampling falls back to it (slower, still correct);
+    # this test says so, so that the fallback is a decision, not a surprise.
+    assert decoding._fast_draw_agrees()

@@ -18,6 +18,9 @@ The prefill is ``generate``'s own forward call.
 
 from __future__ import annotations
 
+import functools
+import math
+
 import torch
 import torch.nn.functional as F
 from transformers import DynamicCache, LlamaForCausalLM
@@ -76,13 +79,60 @@ def _decode_step(model, tokens, positions, buffers, t: int, mask):
 
 
 def _sample(logits, temperature: float, top_k: int) -> torch.Tensor:
-    # generate()'s warpers in its order (temperature, then top-k), then softmax and one multinomial draw
+    # generate()'s warpers in its order (temperature, then top-k), then softmax and one multinomial draw. The k-th
+    # largest logit is found by kthvalue: the value topk's last column holds, 5x faster at a 1,024-token vocabulary.
     if temperature != 1.0:
         logits = logits / temperature
-    if top_k:
-        kth = torch.topk(logits, min(top_k, logits.size(-1)))[0][..., -1, None]
+    if top_k and top_k < logits.size(-1):
+        kth = torch.kthvalue(logits, logits.size(-1) - top_k + 1, dim=-1, keepdim=True).values
         logits = logits.masked_fill(logits < kth, -float("inf"))
-    return torch.multinomial(F.softmax(logits, dim=-1), num_samples=1).squeeze(1)
+    probs = F.softmax(logits, dim=-1)
+    return (multinomial_one(probs) if _fast_draw_agrees() else torch.multinomial(probs, num_samples=1)).squeeze(1)
+
+
+#: Relative margin around a draw within which two log1p implementations (each within ~1 ulp of the truth) might
+#: round to different float32 values: 2**-44 is 256 double ulps.
+_MARGIN = 2.0 ** -44
+
+
+def multinomial_one(probs: torch.Tensor) -> torch.Tensor:
+    """``torch.multinomial(probs, 1)`` for CPU float32 rows: the same indices and the same generator state after,
+    in under half the time (measured: 0.40 against 0.89 ms for 32 x 1,024).
+
+    Why it is the same: for one sample torch's CPU multinomial takes argmax(p / q) over q ~ Exp(1), one per entry
+    (ATen native/Distributions.cpp, the fast path of https://github.com/pytorch/pytorch/issues/11931). Each q is
+    -log1p(-u) in double by the C library, u a 53-bit uniform from the generator's random64, rounded to float32
+    (ATen core/DistributionsHelper.h); that scalar loop is the cost. A float64 ``uniform_`` draws the same u in the
+    same order, torch's vectorised log1p is within an ulp of the C library's, and the draws whose float32 rounding
+    that could change are recomputed with ``math.log1p`` (the C library's)."""
+    q = exponential_draws(probs.shape)
+    return torch.div(probs, q, out=q).argmax(-1, keepdim=True)
+
+
+def exponential_draws(shape) -> torch.Tensor:
+    """``torch.empty(shape).exponential_()`` on the CPU, bit for bit and with the same generator use (see
+    :func:`multinomial_one`)."""
+    u = torch.empty(shape, dtype=torch.float64).uniform_()
+    q64 = u.neg().log1p_().neg_()
+    q = q64.to(torch.float32)
+    unsure = (q64 * (1 - _MARGIN)).to(torch.float32) != (q64 * (1 + _MARGIN)).to(torch.float32)
+    for index in map(tuple, unsure.nonzero().tolist()):  # about one entry in 10^6
+        q[index] = torch.tensor(-math.log1p(-u[index].item()), dtype=torch.float64).to(torch.float32)
+    return q
+
+
+@functools.cache
+def _fast_draw_agrees() -> bool:
+    """Whether :func:`multinomial_one` draws what torch.multinomial draws in this torch build (checked once per
+    process on a fixed input, the global generator's state restored); if not, torch.multinomial is used."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        probs = F.softmax(torch.randn(8, 300) * 4, dim=-1)
+        torch.manual_seed(1)
+        expected = torch.multinomial(probs, 1), torch.rand(2)
+        torch.manual_seed(1)
+        ours = multinomial_one(probs), torch.rand(2)
+    return all(torch.equal(a, b) for a, b in zip(expected, ours))
 
 
 @torch.no_grad()
