@@ -2,6 +2,7 @@
 
 import json
 import math
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
@@ -147,6 +148,28 @@ def test_report_is_deterministic(tmp_path):
     first = {p.name: p.read_bytes() for p in (tmp_path / "reports").iterdir()}
     report_stage.main(args)
     assert first == {p.name: p.read_bytes() for p in (tmp_path / "reports").iterdir()}
+
+
+def test_figures_drawn_two_at_a_time_are_the_bytes_drawn_one_by_one(tmp_path, monkeypatch):
+    from dpo_vs_ppo.report import figures
+    args = fixture_results(tmp_path)
+    pools = []
+    monkeypatch.setattr(figures, "ProcessPoolExecutor", lambda *a, **kw: pools.append(1) or ProcessPoolExecutor(*a, **kw))
+    monkeypatch.setattr(figures.os, "cpu_count", lambda: 1)
+    report_stage.main(args)
+    serial = {p.name: p.read_bytes() for p in (tmp_path / "reports").iterdir()}
+    assert not pools
+    monkeypatch.setattr(figures.os, "cpu_count", lambda: 2)
+    report_stage.main(args)
+    assert pools == [1] and serial == {p.name: p.read_bytes() for p in (tmp_path / "reports").iterdir()}
+
+
+def test_a_figure_failing_in_the_pool_fails_the_report(tmp_path, monkeypatch):
+    from dpo_vs_ppo.report import figures
+    monkeypatch.setattr(figures.os, "cpu_count", lambda: 2)
+    jobs = [("figure1_sweep", tmp_path / "missing.csv", tmp_path / "a.png", None)] * 2
+    with pytest.raises(FileNotFoundError):
+        figures.draw_all(jobs)
 
 
 def test_bar_figures_show_the_tables_t_interval_and_redraw_byte_identically(tmp_path):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
 import textwrap
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from .plotting import save, seed_values, t_errorbar  # first: it sets matplotlib up headless
@@ -216,3 +219,20 @@ FIGURES = {"figure1_heatmaps": figure1_heatmaps, "figure1_sweep": figure1_sweep,
            "help_vs_safety": help_vs_safety, "grouped_bars": grouped_bars,
            "batch_sweep": batch_sweep, "ppo_curves": ppo_curves, "overoptimisation": overoptimisation, "final_policies": final_policies,
            "cost_panel": cost_panel}
+
+
+def draw_all(jobs: list[tuple], workers: int = 2) -> None:
+    """Draw every (kind, data file, out file, spec) job, ``workers`` figures at a time in forked processes.
+
+    Why: drawing is most of the report stage (matplotlib's layout and PNG encoding, one core each), and the
+    report runs last, alone, on a machine with 2 cores. Each job writes its own file, so the bytes do not
+    depend on the order (tests/test_report.py compares a pooled report with a serial one)."""
+    workers = min(workers, len(jobs), os.cpu_count() or 1)
+    if workers < 2:
+        for kind, data_file, out_file, spec in jobs:
+            FIGURES[kind](data_file, out_file, spec)
+        return
+    # fork: the children start with matplotlib and seaborn imported; they import nothing that starts threads
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        for done in [pool.submit(FIGURES[kind], *rest) for kind, *rest in jobs]:
+            done.result()  # a figure's error is raised here, as it would be drawn serially

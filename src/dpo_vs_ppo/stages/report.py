@@ -17,7 +17,7 @@ from ..experiment import load_experiment
 from ..records import read_json, write_json, write_text
 from ..report import citations
 from ..report.classes import CLASSES, classify, counts, preconditions
-from ..report.figures import FIGURES
+from ..report.figures import FIGURES, draw_all
 from ..report.markdown import LITERAL, render_report
 from ..report.verdicts import judge, lookup
 from ._cli import main_with_config_errors, parser
@@ -65,15 +65,14 @@ def main(argv: list[str] | None = None) -> None:
         loaded.append((exp, metrics, Path(results)))
 
     out = Path(args.out)
-    sections, summary, seen = [], {}, {}
+    sections, summary, seen, drawings = [], {}, {}, []
     for exp, metrics, results in loaded:
         level = params.confidence_level
         conditions = preconditions(exp, metrics, level) if results else []
         classified = classify(exp, metrics, [judge(c, metrics, level) for c in exp.report.claims], conditions,
                               level, seen)
         sections.append((exp, metrics, classified, conditions))
-        for fig in exp.report.figures:
-            FIGURES[fig.kind](results / fig.data, out / fig.file, fig)
+        drawings += [(fig.kind, results / fig.data, out / fig.file, fig) for fig in exp.report.figures]
         summary[exp.id] = {
             "title": exp.title, "paper_ref": exp.paper_ref, "metrics": metrics,
             "preconditions": {v.claim.id: {"met": v.verdict == "reproduced", "ours": v.ours, "rule": v.rule,
@@ -84,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     versions = read_json(next(r for _, _, r in loaded if r is not None) / "run.json")["versions"]
     origin = {"code": source_commit(), "seeds": list(params.seeds), "ablation_seeds": list(params.ablation_seeds),
               "versions": versions, "settings_sha256": settings_hashes(args.settings)}
+    draw_all(drawings)
     write_text(out / "README.md", render_report(params, sections, origin))
     write_json(out / "results.json", {"profile": params.profile, **origin, "experiments": summary})
     every = [c for _, _, cs, _ in sections for c in cs]
