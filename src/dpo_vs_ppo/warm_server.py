@@ -23,7 +23,7 @@ from .warm import kill_group, recv_message, send_message
 PRELOAD = ("dpo_vs_ppo.trl_bridge", "dpo_vs_ppo.models", "dpo_vs_ppo.training.run_records",
            "dpo_vs_ppo.training.datasets", "dpo_vs_ppo.training.code_training", "dpo_vs_ppo.training.ppo_resume",
            "dpo_vs_ppo.evaluation.generation", "dpo_vs_ppo.evaluation.dialogue_scoring",
-           "dpo_vs_ppo.evaluation.code_scoring", "dpo_vs_ppo.report.figures")
+           "dpo_vs_ppo.evaluation.code_scoring")
 #: Seconds a server waits for the next stage before it exits (DVC's own work between stages is ~1-5 s).
 IDLE_S = 90
 #: Variables the server's imports set; a worker gets them as a cold process would from its own imports.

@@ -126,4 +126,7 @@ def verdict_counts(sections) -> dict:
 
 
 if __name__ == "__main__":
-    main_with_config_errors(main, warm=True)
+    # Not handed to the warm-start server (warm.py): the report imports no torch, so a fork of the server buys
+    # nothing, and as the study's last stage it would start one for nothing. Under DVC, in the study's clone,
+    # no server running: 6.1 and 4.9 s this way, 8.4 and 7.4 s warm-capable (docs/budgets.md, fourth session).
+    main_with_config_errors(main)
