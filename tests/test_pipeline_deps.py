@@ -89,11 +89,11 @@ def test_a_new_import_is_a_new_dep(monkeypatch):
     original = stage.read_text(encoding="utf-8")
     monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: original + "\ndef f():\n    from ..evaluation "
                         "import sandbox\n" if self == stage else Path.read_bytes(self).decode(encoding or "utf-8"))
-    code_deps.closure.cache_clear()
+    code_deps.closure.cache_clear(), code_deps.imported_modules.cache_clear()
     try:
         after = code_deps.fingerprint(["dpo_vs_ppo.stages.table"])["files"]
     finally:
-        code_deps.closure.cache_clear()
+        code_deps.closure.cache_clear(), code_deps.imported_modules.cache_clear()
     sandbox = "src/dpo_vs_ppo/evaluation/sandbox.py"
     assert sandbox not in before and sandbox in after
 

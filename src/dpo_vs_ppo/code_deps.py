@@ -26,6 +26,7 @@ PACKAGE = "dpo_vs_ppo"
 NEUTRAL = ("dpo_vs_ppo/warm.py",)
 
 
+@lru_cache(maxsize=None)
 def module_file(name: str) -> Path | None:
     """The source file of in-package module ``name`` (dotted), or None for anything outside the package."""
     if name != PACKAGE and not name.startswith(PACKAGE + "."):
@@ -37,7 +38,8 @@ def module_file(name: str) -> Path | None:
     return None
 
 
-def imported_modules(path: Path) -> set[str]:
+@lru_cache(maxsize=None)  # each file is parsed once, not once per stage that imports it (20 stage modules)
+def imported_modules(path: Path) -> frozenset[str]:
     """Dotted names of every module ``path`` imports, anywhere in the file, relative imports resolved."""
     package = ".".join(path.relative_to(SRC).with_suffix("").parts)
     if path.name != "__init__.py":
@@ -53,7 +55,7 @@ def imported_modules(path: Path) -> set[str]:
                 base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)  # `from . import trl_bridge`
-    return names
+    return frozenset(names)
 
 
 @lru_cache(maxsize=None)

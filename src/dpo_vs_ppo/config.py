@@ -39,13 +39,18 @@ class ConfigError(Exception):
 # ----------------------------------------------------------------------------- reading YAML
 
 
+#: PyYAML's safe loader, in C where libyaml is there: the same documents at a quarter of the cost (the validate
+#: stage reads ~290 experiment files per run, and spent 80 % of its time in the pure-Python parser).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
     """Parse a YAML file whose top level must be a mapping."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(path, "", "file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "?"

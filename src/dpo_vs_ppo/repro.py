@@ -46,6 +46,10 @@ import yaml
 from .config import load_params
 
 LOGS = Path(".dvc/tmp/repro")
+#: Each stage's wall seconds as last measured at the tiny profile (``benchmarks/study_budget.py`` merges in the
+#: stages it ran): the planner's estimates. Without them Figure 1 (2.6 min, nothing but the report waits on it) started last and
+#: ran alone; replayed on that study's walls, this order takes 52.0 min against 53.1 (docs/budgets.md).
+ESTIMATES = Path("results/stage_seconds.csv")
 #: The environment of concurrent stages (see above). setdefault: a value the user set wins.
 CONCURRENT_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
@@ -68,13 +72,31 @@ class Plan:
     order: list[str] = field(default_factory=list)
     needs: dict[str, set[str]] = field(default_factory=dict)
 
-    def priority(self) -> dict[str, int]:
-        """How many planned stages wait on each (directly or not): a stage many wait for starts first."""
-        below: dict[str, set[str]] = {s: set() for s in self.order}
-        for stage in reversed(self.order):
+    def priority(self, seconds: dict[str, float] | None = None) -> dict[str, float]:
+        """Each stage's critical path: its estimated seconds plus the longest chain of planned stages waiting on it.
+        The ready stage with the longest starts first (a list schedule, "highest level first"), so long stages
+        and long chains do not end up alone at the end. A stage without an estimate counts the median one; with
+        none, every stage counts 1 and the path is the longest chain in stages."""
+        seconds = seconds or {}
+        known = sorted(seconds[s] for s in self.order if s in seconds)
+        default = known[len(known) // 2] if known else 1.0
+        waiting: dict[str, list[str]] = {s: [] for s in self.order}
+        for stage in self.order:
             for need in self.needs[stage]:
-                below[need] |= below[stage] | {stage}
-        return {s: len(v) for s, v in below.items()}
+                waiting[need].append(stage)
+        path: dict[str, float] = {}
+        for stage in reversed(self.order):  # the order is topological: what waits on a stage comes after it
+            path[stage] = seconds.get(stage, default) + max((path[w] for w in waiting[stage]), default=0.0)
+        return path
+
+
+def load_estimates(path: Path = ESTIMATES) -> dict[str, float]:
+    """Stage -> wall seconds from the last whole tiny study, or {} where there is none."""
+    try:
+        rows = path.read_text(encoding="utf-8").splitlines()[1:]
+    except OSError:
+        return {}
+    return {stage: float(seconds) for stage, seconds in (row.rsplit(",", 1) for row in rows if row)}
 
 
 def make_plan(targets: list[str], force: bool) -> Plan:
@@ -140,7 +162,7 @@ def outcome(job: Job, code: int) -> str:
 def run_plan(plan: Plan, jobs: int, force: bool = False, on_start=None, on_end=None) -> int:
     """Run the plan, ``jobs`` stages at a time; return 0, or the first failed stage's exit code.
     ``on_start(job)`` and ``on_end(job, code)`` are for benchmarks (study_budget.py measures each stage)."""
-    rank = plan.priority()
+    rank = plan.priority(load_estimates())
     pending, running, ended, failed = list(plan.order), {}, set(), 0
     try:
         while pending or running:

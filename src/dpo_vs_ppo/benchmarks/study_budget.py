@@ -118,7 +118,8 @@ def run_study(targets: list[str], force: bool, jobs: int) -> tuple[list[tuple[st
 
     def on_end(job, code):
         running.pop(job.stage, None)
-        rows.append((job.stage, time.perf_counter() - job.started, peaks.get(job.stage, 0.0)))
+        if repro.outcome(job, code) == "done":  # not a stage DVC skipped as unchanged: its wall is no estimate
+            rows.append((job.stage, time.perf_counter() - job.started, peaks.get(job.stage, 0.0)))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -127,6 +128,13 @@ def run_study(targets: list[str], force: bool, jobs: int) -> tuple[list[tuple[st
     done.set()
     sampler.join()
     return rows, time.perf_counter() - start, together[0], code
+
+
+def write_estimates(rows: list[tuple[str, float, float]], path: Path = repro.ESTIMATES) -> None:
+    """Merge the measured walls into the planner's estimates (repro.py), one ``stage,seconds`` row each."""
+    estimates = {**repro.load_estimates(path), **{name: seconds for name, seconds, _ in rows}}
+    path.write_text("stage,seconds\n" + "".join(f"{k},{v:.1f}\n" for k, v in sorted(estimates.items())),
+                    encoding="utf-8")
 
 
 def report(rows: list[tuple[str, float, float]], total: float, together: float, profile: str, jobs: int) -> str:
@@ -217,6 +225,9 @@ def main(argv: list[str] | None = None) -> None:
     jobs = repro.default_jobs() if args.jobs is None else max(1, args.jobs)
     rows, total, together, code = run_study(args.targets, args.force or bool(args.smoke), jobs)
     print("\n" + report(rows, total, together, profile, jobs))
+    if profile == "tiny" and rows:
+        write_estimates(rows)
+        print(f"study_budget: wrote the walls of {len(rows)} stages to {repro.ESTIMATES} (the planner's estimates)")
     sys.exit(code)
 
 

@@ -25,9 +25,23 @@ def prepare_process(seed: int, offline: bool = True) -> None:
         # would depend on the machine's core count. A fixed count gives the same numbers on 2 cores or 64; 2 is
         # what the committed results were made with (a 2-core machine), and it beat 1 thread (docs/budgets.md).
         torch.set_num_threads(CPU_THREADS)
+        _skip_deepspeed_shm_op_in_one_process()
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def _skip_deepspeed_shm_op_in_one_process() -> None:
+    """Under DeepSpeed on a CPU accelerator (the paper path in miniature), DeepSpeed's torch backend JIT-compiles a
+    shared-memory all-reduce op when it starts: 88-98 s on 2 cores, once per environment (docs/budgets.md). A single
+    process never reduces across processes, so the op is marked unavailable and DeepSpeed keeps torch.distributed's
+    own collectives (what it does wherever the op cannot build). Several CPU processes still get the op."""
+    if (os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() not in ("1", "true")
+            or int(os.environ.get("WORLD_SIZE", "1")) != 1):
+        return
+    import deepspeed.ops
+
+    deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False  # read by deepspeed.comm.torch.build_shm_op
 
 
 def world_size() -> int:
