@@ -15,7 +15,8 @@ How, in order:
    stage downstream of them; ``--force`` takes every stage the targets need;
 3. each stage is DVC's own ``dvc --wait-for-lock repro --single-item STAGE`` (run by ``dvc_lock.py``, which
    writes the stage's ``dvc.lock`` entry in place of DVC's whole-file rewrite), started once the stages it
-   depends on have finished. DVC checks the stage's deps itself (a stage whose inputs came out unchanged is
+   depends on have finished; of the ready stages, the one heading the longest chain of estimated seconds
+   (``ESTIMATES``) starts first. DVC checks the stage's deps itself (a stage whose inputs came out unchanged is
    skipped), runs it, caches its outputs and writes its ``dvc.lock`` entry. DVC releases its repository
    lock while a stage's command runs and holds it to read and write ``dvc.lock``
    (``dvc/stage/decorators.py: unlocked_repo``); ``--wait-for-lock`` makes one stage wait out another's.
