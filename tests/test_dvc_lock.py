@@ -53,3 +53,30 @@ def test_anything_else_takes_dvcs_full_dump(lock, change):
     else:
         after["schema"] = "3.0"
     assert dvc_lock.splice(text, before, after) is None
+
+
+def test_the_write_reuses_dvcs_parse_of_the_same_text(lock, tmp_path, monkeypatch):
+    """After DVC's own read of the lock (through the installed hook), the write parses nothing again and still
+    gives DVC's text; a lock changed on disk in between is parsed afresh."""
+    import dvc.dvcfile
+    import dvc.utils.strictyaml
+
+    for module, name in ((dvc.dvcfile, "modify_yaml"), (dvc.utils.strictyaml, "parse_yaml")):
+        monkeypatch.setattr(module, name, getattr(module, name))  # DVC's own again after the test
+    text, before = lock
+    path = tmp_path / "dvc.lock"
+    path.write_text(text, encoding="utf-8")
+    dvc_lock.install()
+    assert dvc.utils.strictyaml.load(str(path))[0] == before  # (data, text), as DVC's Lockfile reads it
+    real_load = dvc_lock._load
+    monkeypatch.setattr(dvc_lock, "_load", lambda _: pytest.fail("parsed again"))
+    name = sorted(before["stages"])[3]
+    with dvc_lock.modify_lock(path) as data:
+        data["stages"][name]["cmd"] = "python -m changed"
+    after = real_load(path.read_text(encoding="utf-8"))
+    assert after["stages"][name]["cmd"] == "python -m changed" and path.read_text() == dvc_lock._dump(after)
+    assert dvc_lock._PARSED[text] == before  # the remembered copy was not edited through the write
+    monkeypatch.setattr(dvc_lock, "_load", real_load)
+    path.write_text(text.replace("schema: '2.0'", "schema: '2.0'\n"), encoding="utf-8")  # not the parsed text
+    with dvc_lock.modify_lock(path) as data:
+        assert data == before

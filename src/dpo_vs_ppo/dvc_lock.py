@@ -23,6 +23,10 @@ import sys
 from contextlib import contextmanager
 
 LOCK_NAME = "dvc.lock"
+#: The lock text DVC last parsed in this process -> a private copy of its data. DVC reads the lock before a stage
+#: runs (with the same C loader as :func:`_load`); when the text is unchanged at the write, that parse is reused
+#: instead of made again (0.2 s of a 430 kB lock; a copy takes 7 ms).
+_PARSED: dict[str, dict] = {}
 
 
 def _load(text: str) -> dict:
@@ -89,7 +93,7 @@ def modify_lock(path, fs=None):
     if exists:
         with open_fn(path, encoding="utf-8") as f:
             text = f.read()
-    data = _load(text) if text else {}
+    data = (copy.deepcopy(_PARSED[text]) if text in _PARSED else _load(text)) if text else {}
     before = copy.deepcopy(data)
     yield data
     new_text = splice(text, before, data) if before else None
@@ -98,15 +102,28 @@ def modify_lock(path, fs=None):
 
 
 def install() -> None:
-    """Route DVC's writes of ``dvc.lock`` through :func:`modify_lock`; ``dvc.yaml`` and the rest keep DVC's."""
+    """Route DVC's writes of ``dvc.lock`` through :func:`modify_lock`; ``dvc.yaml`` and the rest keep DVC's. DVC's
+    reads of the lock are remembered for the write (``_PARSED``)."""
     import dvc.dvcfile
+    import dvc.utils.strictyaml
 
-    original = dvc.dvcfile.modify_yaml
+    if getattr(dvc.dvcfile.modify_yaml, "dpo_vs_ppo", False):
+        return  # installed already (a second main() in one process)
+    original, parse = dvc.dvcfile.modify_yaml, dvc.utils.strictyaml.parse_yaml
 
     def modify_yaml(path, fs=None):
         return modify_lock(path, fs) if os.path.basename(os.fspath(path)) == LOCK_NAME else original(path, fs=fs)
 
+    def parse_yaml(text, path, typ="safe"):
+        data = parse(text, path, typ=typ)
+        if typ == "safe" and os.path.basename(os.fspath(path)) == LOCK_NAME:
+            _PARSED.clear()
+            _PARSED[text] = copy.deepcopy(data)
+        return data
+
+    modify_yaml.dpo_vs_ppo = True
     dvc.dvcfile.modify_yaml = modify_yaml
+    dvc.utils.strictyaml.parse_yaml = parse_yaml
 
 
 def main(argv: list[str] | None = None) -> int:
